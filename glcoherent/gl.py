@@ -1,0 +1,297 @@
+"""The GL front door for Python programs: run PyOpenGL through glcoherent in-process.
+
+    import glcoherent
+    with glcoherent.install():          # or glcoherent.install() ... glcoherent.uninstall()
+        ptr = GL.glMapBufferRange(...)  # a low shadow, below the limit
+
+install() creates one glcoherent instance (the C core, with its GL layer), then points the
+PyOpenGL function objects of every entry point glcoherent wraps at the wrapped C entry points,
+so unchanged PyOpenGL code (and any library built on it) goes through the layer. uninstall()
+points them back.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import sys
+import threading
+from dataclasses import dataclass, fields
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ._config import format_size, resolve_limit, resolve_tracker
+from ._native import ffi, lib
+
+log = logging.getLogger("glcoherent")
+
+_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+
+
+@ffi.def_extern()
+def glc_py_log(_user, level, message):
+    log.log(_LEVELS.get(level, logging.WARNING), "%s", ffi.string(message).decode(errors="replace"))
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counters of one glcoherent instance (see glcoherent.h)."""
+
+    maps: int
+    persistent_maps: int
+    shadowed_maps: int
+    live_shadows: int
+    max_mapped_end: int
+    bytes_flushed: int
+    bytes_read_back: int
+    flushes: int
+    copy_backs: int
+    write_faults: int
+    scans: int
+    mode_switches: int
+    merges: int
+    oom: int
+    limit: int
+    tracker: int
+    tracker_auto: int
+
+    @property
+    def tracker_name(self) -> str:
+        base = {1: "uffd", 2: "mprotect", 3: "copy"}.get(self.tracker, "?")
+        return f"auto({base})" if self.tracker_auto else base
+
+    def as_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["tracker"] = self.tracker_name
+        return d
+
+
+def wrapped_names() -> List[str]:
+    """Every GL entry point glcoherent wraps."""
+    return [ffi.string(lib.glc_wrapper_name(i)).decode() for i in range(lib.glc_wrapper_count())]
+
+
+class Instance:
+    """One glcoherent instance: the arena, the tracker and the GL layer, fed with the driver's
+    entry points from the EGL/GLX library the process has loaded."""
+
+    def __init__(self, limit: Optional[str | int] = None, tracker: Optional[str] = None,
+                 low: int = 0) -> None:
+        api = ffi.new("const void **")
+        if lib.glcoherent_get_api(1, api) != 0:
+            raise RuntimeError("glcoherent C API version 1 is missing")
+        self._api = ffi.cast("const glcoherent_api_1 *", api[0])
+        self.limit = resolve_limit(limit)
+        self.requested_tracker = resolve_tracker(tracker)
+        cfg = ffi.new("glcoherent_config *")
+        cfg.struct_size = ffi.sizeof("glcoherent_config")
+        cfg.limit = self.limit
+        cfg.low = low
+        self._tracker_name = ffi.new("char[]", self.requested_tracker.encode())
+        cfg.tracker = self._tracker_name
+        cfg.get_proc = ffi.addressof(lib, "glc_builtin_get_proc")
+        cfg.get_current = ffi.addressof(lib, "glc_builtin_get_current")
+        cfg.log = lib.glc_py_log
+        out = ffi.new("glcoherent_instance **")
+        rc = self._api.create(cfg, out)
+        if rc != 0:
+            raise OSError(-rc, f"cannot create a glcoherent instance below "
+                               f"{format_size(self.limit)}")
+        self._ptr = out[0]
+
+    @property
+    def tracker(self) -> str:
+        return ffi.string(self._api.tracker_name(self._ptr)).decode()
+
+    def get_proc_address(self, name: str) -> int:
+        """Address of the entry point to call for name: the wrapper, or the driver's own."""
+        return int(ffi.cast("uintptr_t", self._api.get_proc_address(self._ptr, name.encode())))
+
+    def context_created(self, ctx: int, share: Optional[int] = None) -> None:
+        """Tell the layer about a native context and the one it shares objects with."""
+        self._api.context_created(self._ptr, ffi.cast("void *", ctx),
+                                  ffi.cast("void *", share or 0))
+
+    def context_destroyed(self, ctx: int) -> None:
+        self._api.context_destroyed(self._ptr, ffi.cast("void *", ctx))
+
+    def stats(self) -> Stats:
+        st = ffi.new("glcoherent_stats *")
+        self._api.get_stats(self._ptr, st)
+        return Stats(**{f.name: getattr(st, f.name) for f in fields(Stats)})
+
+    def close(self) -> None:
+        if getattr(self, "_ptr", None) is not None:
+            self._api.destroy(self._ptr)
+            self._ptr = None
+
+
+# ---- PyOpenGL redirection ----------------------------------------------------------------------
+
+def _fn_slot(fn) -> ctypes.c_void_p:
+    """The word inside a ctypes function object that holds the address it calls."""
+    return ctypes.c_void_p.from_address(ctypes.addressof(fn))
+
+
+class Installation:
+    """What install() did; uninstall() (or leaving the with block) undoes it."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self._patched: Dict[int, Tuple[object, int]] = {}
+        self._names = set(wrapped_names())
+        self._orig_construct = None
+        self._platform = None
+        self._egl_patch: Optional[Tuple[object, object]] = None
+
+    # a ctypes function object of PyOpenGL -> our wrapper
+    def _redirect(self, fn) -> None:
+        name = getattr(fn, "__name__", None)
+        if name not in self._names or id(fn) in self._patched:
+            return
+        slot = _fn_slot(fn)
+        original = slot.value
+        if not original:
+            return
+        target = self.instance.get_proc_address(name)
+        if target and target != original:
+            self._patched[id(fn)] = (fn, original)
+            slot.value = target
+
+    def _scan_modules(self) -> None:
+        for modname, mod in list(sys.modules.items()):
+            if mod is None or not modname.startswith(("OpenGL.raw.GL", "OpenGL.GL")):
+                continue
+            for name in self._names:
+                fn = mod.__dict__.get(name)
+                if isinstance(fn, ctypes._CFuncPtr):
+                    self._redirect(fn)
+                wrapped = getattr(fn, "wrappedOperation", None)
+                while wrapped is not None:
+                    if isinstance(wrapped, ctypes._CFuncPtr):
+                        self._redirect(wrapped)
+                    wrapped = getattr(wrapped, "wrappedOperation", None)
+
+    def _hook_platform(self) -> None:
+        from OpenGL import platform
+
+        plat = platform.PLATFORM
+        orig = plat.constructFunction
+
+        def construct(*args, **kwargs):
+            fn = orig(*args, **kwargs)
+            if isinstance(fn, ctypes._CFuncPtr):
+                self._redirect(fn)
+            return fn
+
+        self._platform, self._orig_construct = plat, orig
+        plat.constructFunction = construct
+
+    def _hook_egl_contexts(self) -> None:
+        """Tell the layer which contexts share objects when the app uses OpenGL.EGL."""
+        egl_mod = sys.modules.get("OpenGL.EGL")
+        if egl_mod is None or not hasattr(egl_mod, "eglCreateContext"):
+            return
+        orig = egl_mod.eglCreateContext
+        inst = self.instance
+
+        def eglCreateContext(display, config, share, attribs):  # noqa: N802 - GL name
+            ctx = orig(display, config, share, attribs)
+            handle = ctypes.cast(ctx, ctypes.c_void_p).value if ctx else 0
+            share_h = ctypes.cast(share, ctypes.c_void_p).value if share else 0
+            if handle:
+                inst.context_created(handle, share_h or None)
+            return ctx
+
+        egl_mod.eglCreateContext = eglCreateContext
+        self._egl_patch = (egl_mod, orig)
+
+    def apply(self) -> None:
+        import OpenGL.GL  # noqa: F401 - loads the core entry points to redirect
+        for extra in ("OpenGL.GL.ARB.buffer_storage", "OpenGL.GL.ARB.direct_state_access",
+                      "OpenGL.GL.ARB.query_buffer_object", "OpenGL.GL.ARB.indirect_parameters",
+                      "OpenGL.GL.EXT.direct_state_access"):
+            try:
+                __import__(extra)
+            except Exception:  # noqa: BLE001 - an extension module PyOpenGL lacks
+                log.debug("PyOpenGL has no %s", extra)
+        self._scan_modules()
+        self._hook_platform()
+        self._hook_egl_contexts()
+        log.info("glcoherent installed: %d PyOpenGL entry points redirected, limit %s, "
+                 "tracker %s", len(self._patched), format_size(self.instance.limit),
+                 self.instance.tracker)
+
+    def remove(self) -> None:
+        for fn, original in self._patched.values():
+            _fn_slot(fn).value = original
+        self._patched.clear()
+        if self._platform is not None:
+            self._platform.constructFunction = self._orig_construct
+            self._platform = None
+        if self._egl_patch is not None:
+            mod, orig = self._egl_patch
+            mod.eglCreateContext = orig
+            self._egl_patch = None
+
+    @property
+    def redirected(self) -> int:
+        return len(self._patched)
+
+    def stats(self) -> Stats:
+        return self.instance.stats()
+
+    def __enter__(self) -> "Installation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        uninstall()
+
+
+_lock = threading.Lock()
+_current: Optional[Installation] = None
+_instances: List[Instance] = []  # kept alive: shadows may outlive an uninstall
+
+
+def install(limit: Optional[str | int] = None, tracker: Optional[str] = None) -> Installation:
+    """Route this process's PyOpenGL calls through glcoherent. Idempotent: a second call returns
+    the current installation (its settings win). Usable as a context manager."""
+    global _current
+    with _lock:
+        if _current is not None:
+            return _current
+        inst = Instance(limit=limit, tracker=tracker)
+        _instances.append(inst)
+        inst_ = Installation(inst)
+        inst_.apply()
+        _current = inst_
+        return inst_
+
+
+def uninstall() -> None:
+    """Point PyOpenGL back at the driver. Mappings made while installed stay valid."""
+    global _current
+    with _lock:
+        if _current is not None:
+            _current.remove()
+            _current = None
+
+
+def installed() -> Optional[Installation]:
+    return _current
+
+
+def stats() -> Stats:
+    """Statistics of the current installation."""
+    if _current is None:
+        raise RuntimeError("glcoherent is not installed")
+    return _current.stats()
+
+
+def mapping_array(ptr: int, length: int, dtype=np.uint8) -> np.ndarray:
+    """A writable numpy view of a mapped pointer (as returned by glMapBufferRange)."""
+    if not ptr:
+        raise ValueError("NULL mapping")
+    buf = (ctypes.c_char * length).from_address(ptr)
+    return np.frombuffer(buf, dtype=np.uint8).view(dtype)

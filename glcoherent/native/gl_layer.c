@@ -1,0 +1,976 @@
+/* gl_layer.c - see gl_layer.h. */
+#include "gl_layer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct glc_map {
+    GLuint name;
+    glc_shadow *shadow;        /* NULL: the driver pointer was already low, handed out as is */
+    uint8_t *driver;           /* driver pointer at the map offset */
+    uint8_t *client;
+    GLintptr offset;
+    GLsizeiptr length;
+    GLbitfield access;
+    int persistent;
+    int gpu_writable;          /* bound where shaders may write it */
+    int pending;               /* GPU writes not yet brought back */
+    uint64_t pending_seq;
+};
+
+typedef struct fence_rec {
+    GLsync sync;
+    uint64_t seq;
+} fence_rec;
+
+struct glc_group {
+    pthread_mutex_t lock;
+    int refs;
+    glc_group *next;
+    glc_map **maps;            /* every live mapping of the group */
+    size_t nmaps, capmaps;
+    GLuint *writable;          /* names bound where shaders may write them */
+    size_t nwritable, capwritable;
+    fence_rec *fences;
+    size_t nfences, capfences;
+    uint64_t write_seq;        /* bumped by every GPU write to a readable mapping */
+    size_t nflush;             /* persistent writable shadows (atomic reads) */
+    size_t ncand;              /* persistent mappings that shaders may write (atomic reads) */
+    size_t npending;           /* mappings with GPU writes to bring back (atomic reads) */
+    GLsync poll_fence;
+    uint64_t poll_seq;
+};
+
+static _Thread_local glc_ctx *tls_ctx;
+static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
+static glcoherent_instance *instances;
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+
+static void atomic_max(uint64_t *p, uint64_t v)
+{
+    uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED))
+        ;
+}
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+static int env_log_level(void)
+{
+    const char *e = getenv("GLCOHERENT_LOG");
+    if (!e || !*e)
+        return 2;
+    if (!strcasecmp(e, "debug"))
+        return 0;
+    if (!strcasecmp(e, "info"))
+        return 1;
+    if (!strcasecmp(e, "warning") || !strcasecmp(e, "warn"))
+        return 2;
+    if (!strcasecmp(e, "error"))
+        return 3;
+    return 2;
+}
+
+void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (inst && inst->cfg.log) {
+        inst->cfg.log(inst->cfg.log_user, level, buf);
+        return;
+    }
+    if (level >= env_log_level()) {
+        static const char *names[] = {"debug", "info", "warning", "error"};
+        fprintf(stderr, "glcoherent: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level],
+                buf);
+    }
+}
+
+/* ---- instances and contexts --------------------------------------------------------------- */
+
+static uint64_t config_limit(const glcoherent_config *cfg, int *bad)
+{
+    *bad = 0;
+    if (cfg->limit)
+        return cfg->limit;
+    const char *e = getenv("GLCOHERENT_LIMIT");
+    uint64_t v;
+    if (e && *e) {
+        if (glc_parse_size(e, &v) == 0 && v)
+            return v;
+        *bad = 1;
+    }
+    return GLC_ARENA_DEFAULT_HIGH;
+}
+
+int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
+{
+    *out = NULL;
+    if (!cfg || !cfg->get_proc || cfg->struct_size < sizeof(glcoherent_config))
+        return -EINVAL;
+    glcoherent_instance *inst = calloc(1, sizeof *inst);
+    if (!inst)
+        return -ENOMEM;
+    inst->cfg = *cfg;
+    pthread_mutex_init(&inst->lock, NULL);
+
+    int bad_limit;
+    inst->limit = config_limit(cfg, &bad_limit);
+    if (bad_limit)
+        glc_log(inst, 2, "GLCOHERENT_LIMIT=%s is not a size; using 4 GiB",
+                getenv("GLCOHERENT_LIMIT"));
+    int rc = glc_arena_create(&inst->arena, (uintptr_t)cfg->low, (uintptr_t)inst->limit);
+    if (rc) {
+        glc_log(inst, 3, "cannot create the low arena [0x%llx, 0x%llx): %s",
+                (unsigned long long)cfg->low, (unsigned long long)inst->limit, strerror(-rc));
+        free(inst);
+        return rc;
+    }
+    if (cfg->host_alloc)
+        glc_arena_set_host_allocator(inst->arena, cfg->host_alloc, cfg->host_free,
+                                     cfg->host_user);
+
+    const char *tname = cfg->tracker ? cfg->tracker : getenv("GLCOHERENT_TRACKER");
+    glc_tracker_kind want = GLC_TRACKER_AUTO;
+    if (tname && *tname && glc_tracker_parse(tname, &want) != 0) {
+        glc_log(inst, 2, "unknown tracker '%s'; using auto", tname);
+        want = GLC_TRACKER_AUTO;
+    }
+    glc_tracker_kind got = glc_tracker_resolve(want);
+    if (want != GLC_TRACKER_AUTO && got != want)
+        glc_log(inst, 2, "tracker '%s' is not available here; falling back to '%s'",
+                glc_tracker_name(want), glc_tracker_name(got));
+    inst->kind = want == GLC_TRACKER_AUTO ? GLC_TRACKER_AUTO : got;
+    if (got != GLC_TRACKER_COPY) {
+        rc = glc_tracker_create(&inst->tracker, got);
+        if (rc) {
+            glc_log(inst, 2, "cannot create the %s tracker (%s); falling back to copy",
+                    glc_tracker_name(got), strerror(-rc));
+            inst->tracker = NULL;
+            inst->kind = GLC_TRACKER_COPY;
+        }
+    }
+
+#define GLC_X(ret, name, params, args) \
+    inst->gl.name = (ret (APIENTRY *) params)cfg->get_proc(cfg->get_proc_user, #name);
+    GLC_GL_DRAW(GLC_X)
+    GLC_GL_UNPACK(GLC_X)
+    GLC_GL_PACK(GLC_X)
+    GLC_GL_QUERYOBJ(GLC_X)
+    GLC_GL_POLL(GLC_X)
+    GLC_GL_SPECIAL(GLC_X)
+    GLC_GL_INTERNAL(GLC_X)
+#undef GLC_X
+
+    glc_log(inst, 1, "ready: limit 0x%llx, tracker %s%s", (unsigned long long)inst->limit,
+            inst->tracker ? glc_tracker_name(glc_tracker_kind_of(inst->tracker)) : "copy",
+            inst->kind == GLC_TRACKER_AUTO ? " (adaptive)" : "");
+    pthread_mutex_lock(&instances_lock);
+    inst->next_instance = instances;
+    instances = inst;
+    pthread_mutex_unlock(&instances_lock);
+    *out = inst;
+    return 0;
+}
+
+glcoherent_instance *glc_first_instance(void)
+{
+    pthread_mutex_lock(&instances_lock);
+    glcoherent_instance *i = instances;
+    pthread_mutex_unlock(&instances_lock);
+    return i;
+}
+
+static glc_group *group_new(void)
+{
+    glc_group *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    pthread_mutex_init(&g->lock, NULL);
+    g->refs = 1;
+    return g;
+}
+
+static void map_retire_stats(glcoherent_instance *inst, glc_map *m)
+{
+    if (!m->shadow)
+        return;
+    glc_shadow_stats st;
+    glc_shadow_get_stats(m->shadow, &st);
+    ADD(inst->retired_flushed, st.bytes_flushed);
+    ADD(inst->retired_read_back, st.bytes_read_back);
+    ADD(inst->retired_flushes, st.flushes);
+    ADD(inst->retired_copy_backs, st.copy_backs);
+    ADD(inst->retired_faults, st.write_faults);
+    ADD(inst->retired_scans, st.scans);
+    ADD(inst->retired_switches, st.mode_switches);
+}
+
+static void map_free(glcoherent_instance *inst, glc_map *m)
+{
+    map_retire_stats(inst, m);
+    glc_shadow_destroy(m->shadow);
+    free(m);
+}
+
+static void group_unref(glcoherent_instance *inst, glc_group *g)
+{
+    if (--g->refs > 0)
+        return;
+    for (size_t i = 0; i < g->nmaps; i++)
+        map_free(inst, g->maps[i]);
+    free(g->maps);
+    free(g->writable);
+    free(g->fences);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+/* inst->lock held. */
+static glc_ctx *find_ctx(glcoherent_instance *inst, void *native)
+{
+    for (glc_ctx *c = inst->contexts; c; c = c->next)
+        if (c->native == native)
+            return c;
+    return NULL;
+}
+
+/* inst->lock held. */
+static glc_ctx *new_ctx(glcoherent_instance *inst, void *native, glc_ctx *share)
+{
+    glc_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->inst = inst;
+    c->native = native;
+    if (share) {
+        c->group = share->group;
+        c->group->refs++;
+    } else {
+        c->group = group_new();
+        if (!c->group) {
+            free(c);
+            return NULL;
+        }
+    }
+    c->next = inst->contexts;
+    inst->contexts = c;
+    return c;
+}
+
+void glc_context_created(glcoherent_instance *inst, void *native, void *share)
+{
+    if (!native)
+        return;
+    pthread_mutex_lock(&inst->lock);
+    if (!find_ctx(inst, native)) {
+        glc_ctx *s = share ? find_ctx(inst, share) : NULL;
+        if (share && !s)
+            s = new_ctx(inst, share, NULL);
+        new_ctx(inst, native, s);
+    }
+    pthread_mutex_unlock(&inst->lock);
+}
+
+void glc_context_destroyed(glcoherent_instance *inst, void *native)
+{
+    pthread_mutex_lock(&inst->lock);
+    for (glc_ctx **pp = &inst->contexts; *pp; pp = &(*pp)->next) {
+        if ((*pp)->native == native) {
+            glc_ctx *c = *pp;
+            *pp = c->next;
+            if (tls_ctx == c)
+                tls_ctx = NULL;
+            group_unref(inst, c->group);
+            free(c);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&inst->lock);
+}
+
+void glc_make_current(glcoherent_instance *inst, void *native)
+{
+    if (!native) {
+        if (tls_ctx && tls_ctx->inst == inst)
+            tls_ctx = NULL;
+        return;
+    }
+    pthread_mutex_lock(&inst->lock);
+    glc_ctx *c = find_ctx(inst, native);
+    if (!c)
+        c = new_ctx(inst, native, NULL);
+    pthread_mutex_unlock(&inst->lock);
+    tls_ctx = c;
+}
+
+glc_ctx *glc_current(void)
+{
+    glc_ctx *c = tls_ctx;
+    glcoherent_instance *inst = c ? c->inst : glc_first_instance();
+    if (!inst || !inst->cfg.get_current)
+        return c;
+    /* The host did not promise to call make_current: check the native current context. */
+    void *native = inst->cfg.get_current(inst->cfg.get_current_user);
+    if (c && c->native == native)
+        return c;
+    if (!native) {
+        tls_ctx = NULL;
+        return NULL;
+    }
+    glc_make_current(inst, native);
+    return tls_ctx;
+}
+
+void glc_instance_destroy(glcoherent_instance *inst)
+{
+    if (!inst)
+        return;
+    pthread_mutex_lock(&instances_lock);
+    for (glcoherent_instance **pp = &instances; *pp; pp = &(*pp)->next_instance)
+        if (*pp == inst) {
+            *pp = inst->next_instance;
+            break;
+        }
+    pthread_mutex_unlock(&instances_lock);
+    while (inst->contexts)
+        glc_context_destroyed(inst, inst->contexts->native);
+    glc_tracker_destroy(inst->tracker);
+    glc_arena_destroy(inst->arena);
+    pthread_mutex_destroy(&inst->lock);
+    free(inst);
+}
+
+/* ---- errors -------------------------------------------------------------------------------- */
+
+void glc_push_error(glc_ctx *c, GLenum error)
+{
+    /* The driver's pending errors happened first: move them into the queue ahead of ours. */
+    if (c->inst->gl.glGetError) {
+        GLenum e;
+        while (c->nerrors < 15 && (e = c->inst->gl.glGetError()) != GL_NO_ERROR)
+            c->errors[c->nerrors++] = e;
+    }
+    for (unsigned i = 0; i < c->nerrors; i++)
+        if (c->errors[i] == error)
+            return; /* GL keeps one flag per error code */
+    if (c->nerrors < 16)
+        c->errors[c->nerrors++] = error;
+}
+
+GLenum glc_pop_error(glc_ctx *c)
+{
+    if (!c->nerrors)
+        return GL_NO_ERROR;
+    GLenum e = c->errors[0];
+    memmove(c->errors, c->errors + 1, (--c->nerrors) * sizeof c->errors[0]);
+    return e;
+}
+
+/* ---- group bookkeeping (group lock held) --------------------------------------------------- */
+
+static glc_map *find_map(glc_group *g, GLuint name)
+{
+    for (size_t i = 0; i < g->nmaps; i++)
+        if (g->maps[i]->name == name)
+            return g->maps[i];
+    return NULL;
+}
+
+static int is_writable_name(glc_group *g, GLuint name)
+{
+    for (size_t i = 0; i < g->nwritable; i++)
+        if (g->writable[i] == name)
+            return 1;
+    return 0;
+}
+
+static int flushes(const glc_map *m)
+{
+    return m->shadow && m->persistent && (m->access & GL_MAP_WRITE_BIT);
+}
+
+static int candidate(const glc_map *m)
+{
+    return m->shadow && m->persistent && m->gpu_writable;
+}
+
+static void set_pending(glc_group *g, glc_map *m, int on)
+{
+    if (m->pending == on)
+        return;
+    m->pending = on;
+    STORE(g->npending, g->npending + (on ? 1 : (size_t)-1));
+}
+
+static void remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
+{
+    for (size_t i = 0; i < g->nmaps; i++)
+        if (g->maps[i] == m) {
+            g->maps[i] = g->maps[--g->nmaps];
+            break;
+        }
+    if (flushes(m))
+        STORE(g->nflush, g->nflush - 1);
+    if (candidate(m))
+        STORE(g->ncand, g->ncand - 1);
+    set_pending(g, m, 0);
+    map_free(inst, m);
+}
+
+static void copy_back(glc_map *m)
+{
+    glc_shadow_copy_back(m->shadow, m->driver, 0, (size_t)m->length);
+}
+
+/* Bring back every pending mapping; clear those whose writes were issued at or before seq. */
+static void copy_back_upto(glc_group *g, uint64_t seq)
+{
+    for (size_t i = 0; i < g->nmaps && g->npending; i++) {
+        glc_map *m = g->maps[i];
+        if (!m->pending)
+            continue;
+        copy_back(m);
+        if (m->pending_seq <= seq)
+            set_pending(g, m, 0);
+    }
+}
+
+/* Before a command may write m: make flushes byte exact from now on. */
+static void prepare_write(glcoherent_instance *inst, glc_map *m)
+{
+    if (!m->shadow || !m->persistent)
+        return;
+    if ((m->access & GL_MAP_WRITE_BIT) && !glc_shadow_merging(m->shadow)) {
+        if (glc_shadow_enable_merge(m->shadow, m->driver) == 0) {
+            ADD(inst->merges, 1);
+            glc_log(inst, 0, "buffer %u: CPU and GPU both write it, merging byte by byte",
+                    m->name);
+        } else {
+            glc_log(inst, 3, "buffer %u: no memory for the merge reference", m->name);
+        }
+    }
+}
+
+static void mark_written(glc_group *g, glc_map *m)
+{
+    if (!m->shadow || !m->persistent || !(m->access & GL_MAP_READ_BIT))
+        return;
+    m->pending_seq = ++g->write_seq;
+    set_pending(g, m, 1);
+}
+
+static void flush_locked(glc_group *g)
+{
+    for (size_t i = 0; i < g->nmaps; i++) {
+        glc_map *m = g->maps[i];
+        if (flushes(m) && glc_shadow_maybe_dirty(m->shadow))
+            glc_shadow_flush(m->shadow, m->driver);
+    }
+}
+
+/* ---- what the wrappers call ---------------------------------------------------------------- */
+
+void glc_flush_all(glc_ctx *c)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nflush))
+        return;
+    pthread_mutex_lock(&g->lock);
+    flush_locked(g);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_before_draw(glc_ctx *c)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nflush) && !LOAD(g->ncand))
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (g->ncand)
+        for (size_t i = 0; i < g->nmaps; i++)
+            if (candidate(g->maps[i]))
+                prepare_write(c->inst, g->maps[i]);
+    flush_locked(g);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_after_draw(glc_ctx *c)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->ncand))
+        return;
+    pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < g->nmaps; i++)
+        if (candidate(g->maps[i]))
+            mark_written(g, g->maps[i]);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_before_write(glc_ctx *c, GLuint name)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nflush) && !LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = name ? find_map(g, name) : NULL;
+    if (m)
+        prepare_write(c->inst, m);
+    flush_locked(g);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
+{
+    (void)offset;
+    (void)size;
+    glc_group *g = c->group;
+    if (!name || !LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = find_map(g, name);
+    if (m)
+        mark_written(g, m);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_poll(glc_ctx *c)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->npending))
+        return;
+    glc_dispatch *gl = &c->inst->gl;
+    if (!gl->glFenceSync || !gl->glClientWaitSync || !gl->glDeleteSync)
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (g->poll_fence) {
+        GLenum r = gl->glClientWaitSync(g->poll_fence, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
+        if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED) {
+            copy_back_upto(g, g->poll_seq);
+            gl->glDeleteSync(g->poll_fence);
+            g->poll_fence = NULL;
+        } else if (r == GL_WAIT_FAILED) {
+            g->poll_fence = NULL;
+        }
+    }
+    if (g->npending && !g->poll_fence) {
+        g->poll_fence = gl->glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+        g->poll_seq = g->write_seq;
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_sync_all(glc_ctx *c)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->npending))
+        return;
+    pthread_mutex_lock(&g->lock);
+    copy_back_upto(g, UINT64_MAX);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_readback_sync(glc_ctx *c)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->npending))
+        return;
+    glc_dispatch *gl = &c->inst->gl;
+    if (gl->glFenceSync && gl->glClientWaitSync && gl->glDeleteSync) {
+        GLsync s = gl->glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+        if (s) {
+            GLenum r;
+            do
+                r = gl->glClientWaitSync(s, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
+            while (r == GL_TIMEOUT_EXPIRED);
+            gl->glDeleteSync(s);
+        }
+    } else if (gl->glFinish) {
+        gl->glFinish();
+    }
+    glc_sync_all(c);
+}
+
+void glc_fence_created(glc_ctx *c, GLsync sync)
+{
+    if (!sync)
+        return;
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    if (g->nfences == g->capfences) {
+        size_t cap = g->capfences ? g->capfences * 2 : 16;
+        fence_rec *f = realloc(g->fences, cap * sizeof *f);
+        if (!f) {
+            pthread_mutex_unlock(&g->lock);
+            return;
+        }
+        g->fences = f;
+        g->capfences = cap;
+    }
+    g->fences[g->nfences++] = (fence_rec){sync, g->write_seq};
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_fence_deleted(glc_ctx *c, GLsync sync)
+{
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < g->nfences; i++)
+        if (g->fences[i].sync == sync) {
+            g->fences[i] = g->fences[--g->nfences];
+            break;
+        }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_fence_signalled(glc_ctx *c, GLsync sync)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->npending))
+        return;
+    pthread_mutex_lock(&g->lock);
+    uint64_t seq = 0; /* unknown fence: bring data back but keep it pending */
+    for (size_t i = 0; i < g->nfences; i++)
+        if (g->fences[i].sync == sync) {
+            seq = g->fences[i].seq;
+            break;
+        }
+    copy_back_upto(g, seq);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static int gl_version(glc_ctx *c)
+{
+    if (!c->gl_version && c->inst->gl.glGetString) {
+        const char *v = (const char *)c->inst->gl.glGetString(GL_VERSION);
+        int major = 0, minor = 0;
+        if (v) {
+            while (*v && (*v < '0' || *v > '9'))
+                v++;
+            sscanf(v, "%d.%d", &major, &minor);
+        }
+        c->gl_version = major * 10 + minor;
+        if (!c->gl_version)
+            c->gl_version = -1;
+    }
+    return c->gl_version;
+}
+
+GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
+{
+    GLenum binding;
+    int need = 0;
+    switch (target) {
+    case GL_ARRAY_BUFFER: binding = GL_ARRAY_BUFFER_BINDING; break;
+    case GL_ELEMENT_ARRAY_BUFFER: binding = GL_ELEMENT_ARRAY_BUFFER_BINDING; break;
+    case GL_PIXEL_PACK_BUFFER: binding = GL_PIXEL_PACK_BUFFER_BINDING; need = 21; break;
+    case GL_PIXEL_UNPACK_BUFFER: binding = GL_PIXEL_UNPACK_BUFFER_BINDING; need = 21; break;
+    case GL_UNIFORM_BUFFER: binding = GL_UNIFORM_BUFFER_BINDING; need = 31; break;
+    case GL_TEXTURE_BUFFER: binding = GL_TEXTURE_BUFFER_BINDING; need = 31; break;
+    case GL_TRANSFORM_FEEDBACK_BUFFER:
+        binding = GL_TRANSFORM_FEEDBACK_BUFFER_BINDING;
+        need = 30;
+        break;
+    case GL_COPY_READ_BUFFER: binding = GL_COPY_READ_BUFFER_BINDING; need = 31; break;
+    case GL_COPY_WRITE_BUFFER: binding = GL_COPY_WRITE_BUFFER_BINDING; need = 31; break;
+    case GL_DRAW_INDIRECT_BUFFER: binding = GL_DRAW_INDIRECT_BUFFER_BINDING; need = 40; break;
+    case GL_SHADER_STORAGE_BUFFER: binding = GL_SHADER_STORAGE_BUFFER_BINDING; need = 43; break;
+    case GL_DISPATCH_INDIRECT_BUFFER:
+        binding = GL_DISPATCH_INDIRECT_BUFFER_BINDING;
+        need = 43;
+        break;
+    case GL_ATOMIC_COUNTER_BUFFER: binding = GL_ATOMIC_COUNTER_BUFFER_BINDING; need = 42; break;
+    case GL_QUERY_BUFFER: binding = GL_QUERY_BUFFER_BINDING; need = 44; break;
+    case GL_PARAMETER_BUFFER: binding = GL_PARAMETER_BUFFER_BINDING; need = 46; break;
+    default: return 0;
+    }
+    if (need && gl_version(c) < need && gl_version(c) > 0)
+        return 0;
+    GLint v = 0;
+    if (c->inst->gl.glGetIntegerv)
+        c->inst->gl.glGetIntegerv(binding, &v);
+    return (GLuint)v;
+}
+
+void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsizeiptr length,
+                      GLbitfield access, GLboolean (*unmap)(glc_ctx *, GLuint, GLenum),
+                      GLenum target)
+{
+    glcoherent_instance *inst = c->inst;
+    if (!ptr || length <= 0)
+        return ptr;
+    int persistent = (access & GL_MAP_PERSISTENT_BIT) != 0;
+    ADD(inst->maps, 1);
+    if (persistent)
+        ADD(inst->persistent_maps, 1);
+    if ((uint64_t)(uintptr_t)ptr + (uint64_t)length <= inst->limit) {
+        atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)ptr + (uint64_t)length);
+        return ptr; /* already low enough */
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
+    glc_shadow *sh = NULL;
+    int rc = glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
+                               (size_t)offset % page, &sh);
+    if (rc) {
+        unmap(c, name, target);
+        ADD(inst->oom, 1);
+        glc_log(inst, 3,
+                "out of low memory: cannot map %lld bytes of buffer %u below 0x%llx (%s); "
+                "GL_OUT_OF_MEMORY",
+                (long long)length, name, (unsigned long long)inst->limit, strerror(-rc));
+        glc_push_error(c, GL_OUT_OF_MEMORY);
+        return NULL;
+    }
+    if (!(access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)))
+        glc_shadow_load(sh, 0, ptr, (size_t)length);
+    glc_map *m = calloc(1, sizeof *m);
+    if (!m) {
+        glc_shadow_destroy(sh);
+        unmap(c, name, target);
+        glc_push_error(c, GL_OUT_OF_MEMORY);
+        return NULL;
+    }
+    m->name = name;
+    m->shadow = sh;
+    m->driver = ptr;
+    m->client = glc_shadow_client(sh);
+    m->offset = offset;
+    m->length = length;
+    m->access = access;
+    m->persistent = persistent;
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    /* A stale record (name reused after a delete we did not see) goes first. */
+    glc_map *old = find_map(g, name);
+    if (old)
+        remove_map(inst, g, old);
+    m->gpu_writable = is_writable_name(g, name);
+    if (g->nmaps == g->capmaps) {
+        size_t cap = g->capmaps ? g->capmaps * 2 : 16;
+        glc_map **v = realloc(g->maps, cap * sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&g->lock);
+            glc_shadow_destroy(sh);
+            free(m);
+            unmap(c, name, target);
+            glc_push_error(c, GL_OUT_OF_MEMORY);
+            return NULL;
+        }
+        g->maps = v;
+        g->capmaps = cap;
+    }
+    g->maps[g->nmaps++] = m;
+    if (flushes(m))
+        STORE(g->nflush, g->nflush + 1);
+    if (candidate(m))
+        STORE(g->ncand, g->ncand + 1);
+    pthread_mutex_unlock(&g->lock);
+    ADD(inst->shadowed_maps, 1);
+    atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)m->client + (uint64_t)length);
+    glc_log(inst, 0, "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)", name,
+            persistent ? "persistent" : "plain", (long long)length, (long long)offset,
+            m->client, ptr);
+    return m->client;
+}
+
+void glc_before_unmap(glc_ctx *c, GLuint name)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = find_map(g, name);
+    if (m && m->shadow && (m->access & GL_MAP_WRITE_BIT)) {
+        if (m->persistent || !(m->access & GL_MAP_FLUSH_EXPLICIT_BIT))
+            glc_shadow_flush(m->shadow, m->driver);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_map_dropped(glc_ctx *c, GLuint name)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = find_map(g, name);
+    if (m)
+        remove_map(c->inst, g, m);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr length)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = find_map(g, name);
+    if (m && m->shadow && (m->access & GL_MAP_WRITE_BIT)) {
+        if (m->persistent) {
+            glc_shadow_flush(m->shadow, m->driver);
+        } else if (offset >= 0 && length > 0 && offset < m->length) {
+            if (length > m->length - offset)
+                length = m->length - offset;
+            memcpy(m->driver + offset, m->client + offset, (size_t)length);
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void *glc_client_pointer(glc_ctx *c, void *driver_ptr)
+{
+    glc_group *g = c->group;
+    if (!driver_ptr || !LOAD(g->nmaps))
+        return driver_ptr;
+    void *r = driver_ptr;
+    pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < g->nmaps; i++)
+        if (g->maps[i]->driver == driver_ptr) {
+            r = g->maps[i]->client;
+            break;
+        }
+    pthread_mutex_unlock(&g->lock);
+    return r;
+}
+
+void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target)
+{
+    glc_group *g = c->group;
+    if (!name || !LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    int have = find_map(g, name) != NULL;
+    pthread_mutex_unlock(&g->lock);
+    if (!have)
+        return;
+    GLint mapped = 0;
+    glc_dispatch *gl = &c->inst->gl;
+    if (target && gl->glGetBufferParameteriv)
+        gl->glGetBufferParameteriv(target, GL_BUFFER_MAPPED, &mapped);
+    else if (gl->glGetNamedBufferParameteriv)
+        gl->glGetNamedBufferParameteriv(name, GL_BUFFER_MAPPED, &mapped);
+    else if (gl->glGetNamedBufferParameterivEXT)
+        gl->glGetNamedBufferParameterivEXT(name, GL_BUFFER_MAPPED, &mapped);
+    else
+        mapped = 1;
+    if (!mapped)
+        glc_map_dropped(c, name);
+}
+
+void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
+{
+    glc_group *g = c->group;
+    if (n <= 0 || !names)
+        return;
+    pthread_mutex_lock(&g->lock);
+    for (GLsizei i = 0; i < n; i++) {
+        glc_map *m = names[i] ? find_map(g, names[i]) : NULL;
+        if (m)
+            remove_map(c->inst, g, m);
+        for (size_t k = 0; k < g->nwritable; k++)
+            if (g->writable[k] == names[i]) {
+                g->writable[k] = g->writable[--g->nwritable];
+                break;
+            }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name)
+{
+    if (!name)
+        return;
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    if (!is_writable_name(g, name)) {
+        if (g->nwritable == g->capwritable) {
+            size_t cap = g->capwritable ? g->capwritable * 2 : 16;
+            GLuint *v = realloc(g->writable, cap * sizeof *v);
+            if (!v) {
+                pthread_mutex_unlock(&g->lock);
+                return;
+            }
+            g->writable = v;
+            g->capwritable = cap;
+        }
+        g->writable[g->nwritable++] = name;
+        glc_map *m = find_map(g, name);
+        if (m && !m->gpu_writable) {
+            int was = candidate(m);
+            m->gpu_writable = 1;
+            if (!was && candidate(m))
+                STORE(g->ncand, g->ncand + 1);
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- statistics ---------------------------------------------------------------------------- */
+
+void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->maps = LOAD(inst->maps);
+    out->persistent_maps = LOAD(inst->persistent_maps);
+    out->shadowed_maps = LOAD(inst->shadowed_maps);
+    out->max_mapped_end = LOAD(inst->max_mapped_end);
+    out->oom = LOAD(inst->oom);
+    out->merges = LOAD(inst->merges);
+    out->bytes_flushed = LOAD(inst->retired_flushed);
+    out->bytes_read_back = LOAD(inst->retired_read_back);
+    out->flushes = LOAD(inst->retired_flushes);
+    out->copy_backs = LOAD(inst->retired_copy_backs);
+    out->write_faults = LOAD(inst->retired_faults);
+    out->scans = LOAD(inst->retired_scans);
+    out->mode_switches = LOAD(inst->retired_switches);
+    out->limit = inst->limit;
+    out->tracker = inst->tracker ? (int32_t)glc_tracker_kind_of(inst->tracker)
+                                 : (int32_t)GLC_TRACKER_COPY;
+    out->tracker_auto = inst->kind == GLC_TRACKER_AUTO;
+    pthread_mutex_lock(&inst->lock);
+    /* Each group once: mark visited groups through a small local list. */
+    glc_group *seen[64];
+    size_t nseen = 0;
+    for (glc_ctx *c = inst->contexts; c; c = c->next) {
+        glc_group *g = c->group;
+        int dup = 0;
+        for (size_t i = 0; i < nseen; i++)
+            dup |= seen[i] == g;
+        if (dup)
+            continue;
+        if (nseen < 64)
+            seen[nseen++] = g;
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < g->nmaps; i++) {
+            glc_map *m = g->maps[i];
+            if (!m->shadow)
+                continue;
+            glc_shadow_stats st;
+            glc_shadow_get_stats(m->shadow, &st);
+            out->live_shadows++;
+            out->bytes_flushed += st.bytes_flushed;
+            out->bytes_read_back += st.bytes_read_back;
+            out->flushes += st.flushes;
+            out->copy_backs += st.copy_backs;
+            out->write_faults += st.write_faults;
+            out->scans += st.scans;
+            out->mode_switches += st.mode_switches;
+        }
+        pthread_mutex_unlock(&g->lock);
+    }
+    pthread_mutex_unlock(&inst->lock);
+}

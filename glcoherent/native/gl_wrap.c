@@ -1,0 +1,796 @@
+/* gl_wrap.c - the wrapped GL entry points, and the name -> wrapper table.
+ *
+ * Every wrapper finds the thread's current glcoherent context; with none (a call made before
+ * any context is known) it forwards to the driver untouched. Wrapper kinds follow the lists in
+ * gl_funcs.inc; the special ones are written out below.
+ */
+#include "gl_wrap.h"
+
+#include <string.h>
+
+#include "gl_layer.h"
+
+#define FALLBACK(name) glc_first_instance()->gl.name
+
+/* ---- generated kinds ----------------------------------------------------------------------- */
+
+#define W_DRAW(ret, name, params, args)              \
+    static ret APIENTRY w_##name params              \
+    {                                                \
+        glc_ctx *c = glc_current();                  \
+        if (!c) {                                    \
+            FALLBACK(name) args;                     \
+            return;                                  \
+        }                                            \
+        glc_before_draw(c);                          \
+        c->inst->gl.name args;                       \
+        glc_after_draw(c);                           \
+        glc_poll(c);                                 \
+    }
+GLC_GL_DRAW(W_DRAW)
+
+#define W_UNPACK(ret, name, params, args)            \
+    static ret APIENTRY w_##name params              \
+    {                                                \
+        glc_ctx *c = glc_current();                  \
+        if (!c) {                                    \
+            FALLBACK(name) args;                     \
+            return;                                  \
+        }                                            \
+        glc_flush_all(c);                            \
+        c->inst->gl.name args;                       \
+        glc_poll(c);                                 \
+    }
+GLC_GL_UNPACK(W_UNPACK)
+
+/* Into a pack buffer: a GPU write of that buffer. Into client memory: a synchronous readback. */
+#define W_PACK(ret, name, params, args)                          \
+    static ret APIENTRY w_##name params                          \
+    {                                                            \
+        glc_ctx *c = glc_current();                              \
+        if (!c) {                                                \
+            FALLBACK(name) args;                                 \
+            return;                                              \
+        }                                                        \
+        GLuint pack = glc_bound_buffer(c, GL_PIXEL_PACK_BUFFER); \
+        glc_before_write(c, pack);                               \
+        c->inst->gl.name args;                                   \
+        if (pack)                                                \
+            glc_buffer_written(c, pack, 0, -1);                  \
+        else                                                     \
+            glc_readback_sync(c);                                \
+        glc_poll(c);                                             \
+    }
+GLC_GL_PACK(W_PACK)
+
+#define W_QUERYOBJ(ret, name, params, args)                   \
+    static ret APIENTRY w_##name params                       \
+    {                                                         \
+        glc_ctx *c = glc_current();                           \
+        if (!c) {                                             \
+            FALLBACK(name) args;                              \
+            return;                                           \
+        }                                                     \
+        GLuint qb = glc_bound_buffer(c, GL_QUERY_BUFFER);     \
+        if (qb)                                               \
+            glc_before_write(c, qb);                          \
+        c->inst->gl.name args;                                \
+        if (qb)                                               \
+            glc_buffer_written(c, qb, 0, -1);                 \
+        glc_poll(c);                                          \
+    }
+GLC_GL_QUERYOBJ(W_QUERYOBJ)
+
+#define W_POLL(ret, name, params, args)              \
+    static ret APIENTRY w_##name params              \
+    {                                                \
+        glc_ctx *c = glc_current();                  \
+        if (!c) {                                    \
+            FALLBACK(name) args;                     \
+            return;                                  \
+        }                                            \
+        c->inst->gl.name args;                       \
+        glc_poll(c);                                 \
+    }
+GLC_GL_POLL(W_POLL)
+
+/* ---- storage --------------------------------------------------------------------------------- */
+
+#define ENTER(name, args)                            \
+    glc_ctx *c = glc_current();                      \
+    if (!c)                                          \
+        return FALLBACK(name) args;                  \
+    glc_dispatch *gl = &c->inst->gl;                 \
+    glc_poll(c)
+
+#define ENTER_VOID(name, args)                       \
+    glc_ctx *c = glc_current();                      \
+    if (!c) {                                        \
+        FALLBACK(name) args;                         \
+        return;                                      \
+    }                                                \
+    glc_dispatch *gl = &c->inst->gl;                 \
+    glc_poll(c)
+
+static void APIENTRY w_glBufferStorage(GLenum target, GLsizeiptr size, const void *data,
+                                       GLbitfield flags)
+{
+    ENTER_VOID(glBufferStorage, (target, size, data, flags));
+    glc_flush_all(c);
+    gl->glBufferStorage(target, size, data, flags);
+    glc_storage_changed(c, glc_bound_buffer(c, target), target);
+}
+
+static void APIENTRY w_glNamedBufferStorage(GLuint buffer, GLsizeiptr size, const void *data,
+                                            GLbitfield flags)
+{
+    ENTER_VOID(glNamedBufferStorage, (buffer, size, data, flags));
+    glc_flush_all(c);
+    gl->glNamedBufferStorage(buffer, size, data, flags);
+    glc_storage_changed(c, buffer, 0);
+}
+
+static void APIENTRY w_glNamedBufferStorageEXT(GLuint buffer, GLsizeiptr size, const void *data,
+                                               GLbitfield flags)
+{
+    ENTER_VOID(glNamedBufferStorageEXT, (buffer, size, data, flags));
+    glc_flush_all(c);
+    gl->glNamedBufferStorageEXT(buffer, size, data, flags);
+    glc_storage_changed(c, buffer, 0);
+}
+
+static void APIENTRY w_glBufferData(GLenum target, GLsizeiptr size, const void *data,
+                                    GLenum usage)
+{
+    ENTER_VOID(glBufferData, (target, size, data, usage));
+    glc_flush_all(c);
+    gl->glBufferData(target, size, data, usage);
+    glc_storage_changed(c, glc_bound_buffer(c, target), target);
+}
+
+static void APIENTRY w_glBufferDataARB(GLenum target, GLsizeiptrARB size, const void *data,
+                                       GLenum usage)
+{
+    ENTER_VOID(glBufferDataARB, (target, size, data, usage));
+    glc_flush_all(c);
+    gl->glBufferDataARB(target, size, data, usage);
+    glc_storage_changed(c, glc_bound_buffer(c, target), target);
+}
+
+static void APIENTRY w_glNamedBufferData(GLuint buffer, GLsizeiptr size, const void *data,
+                                         GLenum usage)
+{
+    ENTER_VOID(glNamedBufferData, (buffer, size, data, usage));
+    glc_flush_all(c);
+    gl->glNamedBufferData(buffer, size, data, usage);
+    glc_storage_changed(c, buffer, 0);
+}
+
+static void APIENTRY w_glNamedBufferDataEXT(GLuint buffer, GLsizeiptr size, const void *data,
+                                            GLenum usage)
+{
+    ENTER_VOID(glNamedBufferDataEXT, (buffer, size, data, usage));
+    glc_flush_all(c);
+    gl->glNamedBufferDataEXT(buffer, size, data, usage);
+    glc_storage_changed(c, buffer, 0);
+}
+
+/* ---- map / unmap / flush --------------------------------------------------------------------- */
+
+static GLboolean unmap_target(glc_ctx *c, GLuint name, GLenum target)
+{
+    (void)name;
+    return c->inst->gl.glUnmapBuffer ? c->inst->gl.glUnmapBuffer(target) : GL_FALSE;
+}
+
+static GLboolean unmap_named(glc_ctx *c, GLuint name, GLenum target)
+{
+    (void)target;
+    glc_dispatch *gl = &c->inst->gl;
+    if (gl->glUnmapNamedBuffer)
+        return gl->glUnmapNamedBuffer(name);
+    if (gl->glUnmapNamedBufferEXT)
+        return gl->glUnmapNamedBufferEXT(name);
+    return GL_FALSE;
+}
+
+static GLbitfield access_bits(GLenum access)
+{
+    switch (access) {
+    case GL_READ_ONLY: return GL_MAP_READ_BIT;
+    case GL_WRITE_ONLY: return GL_MAP_WRITE_BIT;
+    case GL_READ_WRITE: return GL_MAP_READ_BIT | GL_MAP_WRITE_BIT;
+    default: return 0;
+    }
+}
+
+static GLsizeiptr buffer_size(glc_ctx *c, GLuint name, GLenum target)
+{
+    glc_dispatch *gl = &c->inst->gl;
+    GLint size = 0;
+    if (target && gl->glGetBufferParameteriv)
+        gl->glGetBufferParameteriv(target, GL_BUFFER_SIZE, &size);
+    else if (gl->glGetNamedBufferParameteriv)
+        gl->glGetNamedBufferParameteriv(name, GL_BUFFER_SIZE, &size);
+    else if (gl->glGetNamedBufferParameterivEXT)
+        gl->glGetNamedBufferParameterivEXT(name, GL_BUFFER_SIZE, &size);
+    return size;
+}
+
+static void *APIENTRY w_glMapBufferRange(GLenum target, GLintptr offset, GLsizeiptr length,
+                                         GLbitfield access)
+{
+    ENTER(glMapBufferRange, (target, offset, length, access));
+    glc_flush_all(c);
+    void *p = gl->glMapBufferRange(target, offset, length, access);
+    if (!p)
+        return p;
+    return glc_map_created(c, glc_bound_buffer(c, target), p, offset, length, access,
+                           unmap_target, target);
+}
+
+static void *APIENTRY w_glMapBuffer(GLenum target, GLenum access)
+{
+    ENTER(glMapBuffer, (target, access));
+    glc_flush_all(c);
+    void *p = gl->glMapBuffer(target, access);
+    if (!p)
+        return p;
+    GLuint name = glc_bound_buffer(c, target);
+    return glc_map_created(c, name, p, 0, buffer_size(c, name, target), access_bits(access),
+                           unmap_target, target);
+}
+
+static void *APIENTRY w_glMapBufferARB(GLenum target, GLenum access)
+{
+    ENTER(glMapBufferARB, (target, access));
+    glc_flush_all(c);
+    void *p = gl->glMapBufferARB(target, access);
+    if (!p)
+        return p;
+    GLuint name = glc_bound_buffer(c, target);
+    return glc_map_created(c, name, p, 0, buffer_size(c, name, target), access_bits(access),
+                           unmap_target, target);
+}
+
+static void *APIENTRY w_glMapNamedBufferRange(GLuint buffer, GLintptr offset, GLsizeiptr length,
+                                              GLbitfield access)
+{
+    ENTER(glMapNamedBufferRange, (buffer, offset, length, access));
+    glc_flush_all(c);
+    void *p = gl->glMapNamedBufferRange(buffer, offset, length, access);
+    if (!p)
+        return p;
+    return glc_map_created(c, buffer, p, offset, length, access, unmap_named, 0);
+}
+
+static void *APIENTRY w_glMapNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
+                                                 GLsizeiptr length, GLbitfield access)
+{
+    ENTER(glMapNamedBufferRangeEXT, (buffer, offset, length, access));
+    glc_flush_all(c);
+    void *p = gl->glMapNamedBufferRangeEXT(buffer, offset, length, access);
+    if (!p)
+        return p;
+    return glc_map_created(c, buffer, p, offset, length, access, unmap_named, 0);
+}
+
+static void *APIENTRY w_glMapNamedBuffer(GLuint buffer, GLenum access)
+{
+    ENTER(glMapNamedBuffer, (buffer, access));
+    glc_flush_all(c);
+    void *p = gl->glMapNamedBuffer(buffer, access);
+    if (!p)
+        return p;
+    return glc_map_created(c, buffer, p, 0, buffer_size(c, buffer, 0), access_bits(access),
+                           unmap_named, 0);
+}
+
+static void *APIENTRY w_glMapNamedBufferEXT(GLuint buffer, GLenum access)
+{
+    ENTER(glMapNamedBufferEXT, (buffer, access));
+    glc_flush_all(c);
+    void *p = gl->glMapNamedBufferEXT(buffer, access);
+    if (!p)
+        return p;
+    return glc_map_created(c, buffer, p, 0, buffer_size(c, buffer, 0), access_bits(access),
+                           unmap_named, 0);
+}
+
+#define UNMAP_BODY(name_expr, call)        \
+    GLuint name = (name_expr);             \
+    glc_before_unmap(c, name);             \
+    GLboolean r = call;                    \
+    glc_map_dropped(c, name);              \
+    return r
+
+static GLboolean APIENTRY w_glUnmapBuffer(GLenum target)
+{
+    ENTER(glUnmapBuffer, (target));
+    UNMAP_BODY(glc_bound_buffer(c, target), gl->glUnmapBuffer(target));
+}
+
+static GLboolean APIENTRY w_glUnmapBufferARB(GLenum target)
+{
+    ENTER(glUnmapBufferARB, (target));
+    UNMAP_BODY(glc_bound_buffer(c, target), gl->glUnmapBufferARB(target));
+}
+
+static GLboolean APIENTRY w_glUnmapNamedBuffer(GLuint buffer)
+{
+    ENTER(glUnmapNamedBuffer, (buffer));
+    UNMAP_BODY(buffer, gl->glUnmapNamedBuffer(buffer));
+}
+
+static GLboolean APIENTRY w_glUnmapNamedBufferEXT(GLuint buffer)
+{
+    ENTER(glUnmapNamedBufferEXT, (buffer));
+    UNMAP_BODY(buffer, gl->glUnmapNamedBufferEXT(buffer));
+}
+
+static void APIENTRY w_glFlushMappedBufferRange(GLenum target, GLintptr offset, GLsizeiptr length)
+{
+    ENTER_VOID(glFlushMappedBufferRange, (target, offset, length));
+    glc_before_flush_range(c, glc_bound_buffer(c, target), offset, length);
+    gl->glFlushMappedBufferRange(target, offset, length);
+}
+
+static void APIENTRY w_glFlushMappedNamedBufferRange(GLuint buffer, GLintptr offset,
+                                                     GLsizeiptr length)
+{
+    ENTER_VOID(glFlushMappedNamedBufferRange, (buffer, offset, length));
+    glc_before_flush_range(c, buffer, offset, length);
+    gl->glFlushMappedNamedBufferRange(buffer, offset, length);
+}
+
+static void APIENTRY w_glFlushMappedNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
+                                                        GLsizeiptr length)
+{
+    ENTER_VOID(glFlushMappedNamedBufferRangeEXT, (buffer, offset, length));
+    glc_before_flush_range(c, buffer, offset, length);
+    gl->glFlushMappedNamedBufferRangeEXT(buffer, offset, length);
+}
+
+#define POINTER_BODY(call)                                       \
+    call;                                                        \
+    if (params && pname == GL_BUFFER_MAP_POINTER)                \
+        *params = glc_client_pointer(c, *params)
+
+static void APIENTRY w_glGetBufferPointerv(GLenum target, GLenum pname, void **params)
+{
+    ENTER_VOID(glGetBufferPointerv, (target, pname, params));
+    POINTER_BODY(gl->glGetBufferPointerv(target, pname, params));
+}
+
+static void APIENTRY w_glGetBufferPointervARB(GLenum target, GLenum pname, void **params)
+{
+    ENTER_VOID(glGetBufferPointervARB, (target, pname, params));
+    POINTER_BODY(gl->glGetBufferPointervARB(target, pname, params));
+}
+
+static void APIENTRY w_glGetNamedBufferPointerv(GLuint buffer, GLenum pname, void **params)
+{
+    ENTER_VOID(glGetNamedBufferPointerv, (buffer, pname, params));
+    POINTER_BODY(gl->glGetNamedBufferPointerv(buffer, pname, params));
+}
+
+static void APIENTRY w_glGetNamedBufferPointervEXT(GLuint buffer, GLenum pname, void **params)
+{
+    ENTER_VOID(glGetNamedBufferPointervEXT, (buffer, pname, params));
+    POINTER_BODY(gl->glGetNamedBufferPointervEXT(buffer, pname, params));
+}
+
+static void APIENTRY w_glDeleteBuffers(GLsizei n, const GLuint *buffers)
+{
+    ENTER_VOID(glDeleteBuffers, (n, buffers));
+    glc_buffers_deleted(c, n, buffers);
+    gl->glDeleteBuffers(n, buffers);
+}
+
+static void APIENTRY w_glDeleteBuffersARB(GLsizei n, const GLuint *buffers)
+{
+    ENTER_VOID(glDeleteBuffersARB, (n, buffers));
+    glc_buffers_deleted(c, n, buffers);
+    gl->glDeleteBuffersARB(n, buffers);
+}
+
+/* ---- commands that write buffers ------------------------------------------------------------ */
+
+#define WRITE_BODY(name_expr, call)        \
+    GLuint name = (name_expr);             \
+    glc_before_write(c, name);             \
+    call;                                  \
+    glc_buffer_written(c, name, 0, -1)
+
+static void APIENTRY w_glBufferSubData(GLenum target, GLintptr offset, GLsizeiptr size,
+                                       const void *data)
+{
+    ENTER_VOID(glBufferSubData, (target, offset, size, data));
+    WRITE_BODY(glc_bound_buffer(c, target), gl->glBufferSubData(target, offset, size, data));
+}
+
+static void APIENTRY w_glBufferSubDataARB(GLenum target, GLintptrARB offset, GLsizeiptrARB size,
+                                          const void *data)
+{
+    ENTER_VOID(glBufferSubDataARB, (target, offset, size, data));
+    WRITE_BODY(glc_bound_buffer(c, target), gl->glBufferSubDataARB(target, offset, size, data));
+}
+
+static void APIENTRY w_glNamedBufferSubData(GLuint buffer, GLintptr offset, GLsizeiptr size,
+                                            const void *data)
+{
+    ENTER_VOID(glNamedBufferSubData, (buffer, offset, size, data));
+    WRITE_BODY(buffer, gl->glNamedBufferSubData(buffer, offset, size, data));
+}
+
+static void APIENTRY w_glNamedBufferSubDataEXT(GLuint buffer, GLintptr offset, GLsizeiptr size,
+                                               const void *data)
+{
+    ENTER_VOID(glNamedBufferSubDataEXT, (buffer, offset, size, data));
+    WRITE_BODY(buffer, gl->glNamedBufferSubDataEXT(buffer, offset, size, data));
+}
+
+static void APIENTRY w_glClearBufferData(GLenum target, GLenum internalformat, GLenum format,
+                                         GLenum type, const void *data)
+{
+    ENTER_VOID(glClearBufferData, (target, internalformat, format, type, data));
+    WRITE_BODY(glc_bound_buffer(c, target),
+               gl->glClearBufferData(target, internalformat, format, type, data));
+}
+
+static void APIENTRY w_glClearBufferSubData(GLenum target, GLenum internalformat,
+                                            GLintptr offset, GLsizeiptr size, GLenum format,
+                                            GLenum type, const void *data)
+{
+    ENTER_VOID(glClearBufferSubData, (target, internalformat, offset, size, format, type, data));
+    WRITE_BODY(glc_bound_buffer(c, target),
+               gl->glClearBufferSubData(target, internalformat, offset, size, format, type,
+                                        data));
+}
+
+static void APIENTRY w_glClearNamedBufferData(GLuint buffer, GLenum internalformat,
+                                              GLenum format, GLenum type, const void *data)
+{
+    ENTER_VOID(glClearNamedBufferData, (buffer, internalformat, format, type, data));
+    WRITE_BODY(buffer, gl->glClearNamedBufferData(buffer, internalformat, format, type, data));
+}
+
+static void APIENTRY w_glClearNamedBufferDataEXT(GLuint buffer, GLenum internalformat,
+                                                 GLenum format, GLenum type, const void *data)
+{
+    ENTER_VOID(glClearNamedBufferDataEXT, (buffer, internalformat, format, type, data));
+    WRITE_BODY(buffer,
+               gl->glClearNamedBufferDataEXT(buffer, internalformat, format, type, data));
+}
+
+static void APIENTRY w_glClearNamedBufferSubData(GLuint buffer, GLenum internalformat,
+                                                 GLintptr offset, GLsizeiptr size,
+                                                 GLenum format, GLenum type, const void *data)
+{
+    ENTER_VOID(glClearNamedBufferSubData,
+               (buffer, internalformat, offset, size, format, type, data));
+    WRITE_BODY(buffer, gl->glClearNamedBufferSubData(buffer, internalformat, offset, size,
+                                                     format, type, data));
+}
+
+static void APIENTRY w_glClearNamedBufferSubDataEXT(GLuint buffer, GLenum internalformat,
+                                                    GLsizeiptr offset, GLsizeiptr size,
+                                                    GLenum format, GLenum type,
+                                                    const void *data)
+{
+    ENTER_VOID(glClearNamedBufferSubDataEXT,
+               (buffer, internalformat, offset, size, format, type, data));
+    WRITE_BODY(buffer, gl->glClearNamedBufferSubDataEXT(buffer, internalformat, offset, size,
+                                                        format, type, data));
+}
+
+static void APIENTRY w_glCopyBufferSubData(GLenum readTarget, GLenum writeTarget,
+                                           GLintptr readOffset, GLintptr writeOffset,
+                                           GLsizeiptr size)
+{
+    ENTER_VOID(glCopyBufferSubData, (readTarget, writeTarget, readOffset, writeOffset, size));
+    WRITE_BODY(glc_bound_buffer(c, writeTarget),
+               gl->glCopyBufferSubData(readTarget, writeTarget, readOffset, writeOffset, size));
+}
+
+static void APIENTRY w_glCopyNamedBufferSubData(GLuint readBuffer, GLuint writeBuffer,
+                                                GLintptr readOffset, GLintptr writeOffset,
+                                                GLsizeiptr size)
+{
+    ENTER_VOID(glCopyNamedBufferSubData, (readBuffer, writeBuffer, readOffset, writeOffset, size));
+    WRITE_BODY(writeBuffer, gl->glCopyNamedBufferSubData(readBuffer, writeBuffer, readOffset,
+                                                         writeOffset, size));
+}
+
+static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint writeBuffer,
+                                                   GLintptr readOffset, GLintptr writeOffset,
+                                                   GLsizeiptr size)
+{
+    ENTER_VOID(glNamedCopyBufferSubDataEXT,
+               (readBuffer, writeBuffer, readOffset, writeOffset, size));
+    WRITE_BODY(writeBuffer, gl->glNamedCopyBufferSubDataEXT(readBuffer, writeBuffer, readOffset,
+                                                            writeOffset, size));
+}
+
+#define QUERYBUF(fn, T)                                                                  \
+    static void APIENTRY w_##fn(GLuint id, GLuint buffer, GLenum pname, GLintptr offset) \
+    {                                                                                    \
+        ENTER_VOID(fn, (id, buffer, pname, offset));                                     \
+        WRITE_BODY(buffer, gl->fn(id, buffer, pname, offset));                           \
+    }
+QUERYBUF(glGetQueryBufferObjectiv, GLint)
+QUERYBUF(glGetQueryBufferObjectuiv, GLuint)
+QUERYBUF(glGetQueryBufferObjecti64v, GLint64)
+QUERYBUF(glGetQueryBufferObjectui64v, GLuint64)
+
+/* ---- synchronous readback of a buffer -------------------------------------------------------- */
+
+static void APIENTRY w_glGetBufferSubData(GLenum target, GLintptr offset, GLsizeiptr size,
+                                          void *data)
+{
+    ENTER_VOID(glGetBufferSubData, (target, offset, size, data));
+    glc_flush_all(c);
+    gl->glGetBufferSubData(target, offset, size, data);
+    glc_readback_sync(c);
+}
+
+static void APIENTRY w_glGetBufferSubDataARB(GLenum target, GLintptrARB offset,
+                                             GLsizeiptrARB size, void *data)
+{
+    ENTER_VOID(glGetBufferSubDataARB, (target, offset, size, data));
+    glc_flush_all(c);
+    gl->glGetBufferSubDataARB(target, offset, size, data);
+    glc_readback_sync(c);
+}
+
+static void APIENTRY w_glGetNamedBufferSubData(GLuint buffer, GLintptr offset, GLsizeiptr size,
+                                               void *data)
+{
+    ENTER_VOID(glGetNamedBufferSubData, (buffer, offset, size, data));
+    glc_flush_all(c);
+    gl->glGetNamedBufferSubData(buffer, offset, size, data);
+    glc_readback_sync(c);
+}
+
+static void APIENTRY w_glGetNamedBufferSubDataEXT(GLuint buffer, GLintptr offset,
+                                                  GLsizeiptr size, void *data)
+{
+    ENTER_VOID(glGetNamedBufferSubDataEXT, (buffer, offset, size, data));
+    glc_flush_all(c);
+    gl->glGetNamedBufferSubDataEXT(buffer, offset, size, data);
+    glc_readback_sync(c);
+}
+
+/* ---- bindings where shaders may write ------------------------------------------------------- */
+
+static int shader_writable_target(GLenum target)
+{
+    return target == GL_SHADER_STORAGE_BUFFER || target == GL_ATOMIC_COUNTER_BUFFER ||
+           target == GL_TRANSFORM_FEEDBACK_BUFFER;
+}
+
+static void APIENTRY w_glBindBufferBase(GLenum target, GLuint index, GLuint buffer)
+{
+    ENTER_VOID(glBindBufferBase, (target, index, buffer));
+    if (shader_writable_target(target))
+        glc_buffer_gpu_writable(c, buffer);
+    gl->glBindBufferBase(target, index, buffer);
+}
+
+static void APIENTRY w_glBindBufferRange(GLenum target, GLuint index, GLuint buffer,
+                                         GLintptr offset, GLsizeiptr size)
+{
+    ENTER_VOID(glBindBufferRange, (target, index, buffer, offset, size));
+    if (shader_writable_target(target))
+        glc_buffer_gpu_writable(c, buffer);
+    gl->glBindBufferRange(target, index, buffer, offset, size);
+}
+
+static void APIENTRY w_glBindBuffersBase(GLenum target, GLuint first, GLsizei count,
+                                         const GLuint *buffers)
+{
+    ENTER_VOID(glBindBuffersBase, (target, first, count, buffers));
+    if (shader_writable_target(target) && buffers)
+        for (GLsizei i = 0; i < count; i++)
+            glc_buffer_gpu_writable(c, buffers[i]);
+    gl->glBindBuffersBase(target, first, count, buffers);
+}
+
+static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei count,
+                                          const GLuint *buffers, const GLintptr *offsets,
+                                          const GLsizeiptr *sizes)
+{
+    ENTER_VOID(glBindBuffersRange, (target, first, count, buffers, offsets, sizes));
+    if (shader_writable_target(target) && buffers)
+        for (GLsizei i = 0; i < count; i++)
+            glc_buffer_gpu_writable(c, buffers[i]);
+    gl->glBindBuffersRange(target, first, count, buffers, offsets, sizes);
+}
+
+static void APIENTRY w_glTransformFeedbackBufferBase(GLuint xfb, GLuint index, GLuint buffer)
+{
+    ENTER_VOID(glTransformFeedbackBufferBase, (xfb, index, buffer));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTransformFeedbackBufferBase(xfb, index, buffer);
+}
+
+static void APIENTRY w_glTransformFeedbackBufferRange(GLuint xfb, GLuint index, GLuint buffer,
+                                                      GLintptr offset, GLsizeiptr size)
+{
+    ENTER_VOID(glTransformFeedbackBufferRange, (xfb, index, buffer, offset, size));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTransformFeedbackBufferRange(xfb, index, buffer, offset, size);
+}
+
+/* Texture buffers can be bound as images and written by shaders. */
+static void APIENTRY w_glTexBuffer(GLenum target, GLenum internalformat, GLuint buffer)
+{
+    ENTER_VOID(glTexBuffer, (target, internalformat, buffer));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTexBuffer(target, internalformat, buffer);
+}
+
+static void APIENTRY w_glTexBufferARB(GLenum target, GLenum internalformat, GLuint buffer)
+{
+    ENTER_VOID(glTexBufferARB, (target, internalformat, buffer));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTexBufferARB(target, internalformat, buffer);
+}
+
+static void APIENTRY w_glTexBufferRange(GLenum target, GLenum internalformat, GLuint buffer,
+                                        GLintptr offset, GLsizeiptr size)
+{
+    ENTER_VOID(glTexBufferRange, (target, internalformat, buffer, offset, size));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTexBufferRange(target, internalformat, buffer, offset, size);
+}
+
+static void APIENTRY w_glTextureBuffer(GLuint texture, GLenum internalformat, GLuint buffer)
+{
+    ENTER_VOID(glTextureBuffer, (texture, internalformat, buffer));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTextureBuffer(texture, internalformat, buffer);
+}
+
+static void APIENTRY w_glTextureBufferRange(GLuint texture, GLenum internalformat, GLuint buffer,
+                                            GLintptr offset, GLsizeiptr size)
+{
+    ENTER_VOID(glTextureBufferRange, (texture, internalformat, buffer, offset, size));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTextureBufferRange(texture, internalformat, buffer, offset, size);
+}
+
+static void APIENTRY w_glTextureBufferEXT(GLuint texture, GLenum target, GLenum internalformat,
+                                          GLuint buffer)
+{
+    ENTER_VOID(glTextureBufferEXT, (texture, target, internalformat, buffer));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTextureBufferEXT(texture, target, internalformat, buffer);
+}
+
+static void APIENTRY w_glTextureBufferRangeEXT(GLuint texture, GLenum target,
+                                               GLenum internalformat, GLuint buffer,
+                                               GLintptr offset, GLsizeiptr size)
+{
+    ENTER_VOID(glTextureBufferRangeEXT, (texture, target, internalformat, buffer, offset, size));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glTextureBufferRangeEXT(texture, target, internalformat, buffer, offset, size);
+}
+
+/* ---- sync ----------------------------------------------------------------------------------- */
+
+static void APIENTRY w_glFinish(void)
+{
+    ENTER_VOID(glFinish, ());
+    glc_flush_all(c);
+    gl->glFinish();
+    glc_sync_all(c);
+}
+
+static GLsync APIENTRY w_glFenceSync(GLenum condition, GLbitfield flags)
+{
+    ENTER(glFenceSync, (condition, flags));
+    glc_flush_all(c);
+    GLsync s = gl->glFenceSync(condition, flags);
+    glc_fence_created(c, s);
+    return s;
+}
+
+static GLenum APIENTRY w_glClientWaitSync(GLsync sync, GLbitfield flags, GLuint64 timeout)
+{
+    ENTER(glClientWaitSync, (sync, flags, timeout));
+    GLenum r = gl->glClientWaitSync(sync, flags, timeout);
+    if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
+        glc_fence_signalled(c, sync);
+    return r;
+}
+
+static void APIENTRY w_glGetSynciv(GLsync sync, GLenum pname, GLsizei count, GLsizei *length,
+                                   GLint *values)
+{
+    ENTER_VOID(glGetSynciv, (sync, pname, count, length, values));
+    gl->glGetSynciv(sync, pname, count, length, values);
+    if (pname == GL_SYNC_STATUS && count >= 1 && values && *values == GL_SIGNALED)
+        glc_fence_signalled(c, sync);
+}
+
+static void APIENTRY w_glDeleteSync(GLsync sync)
+{
+    ENTER_VOID(glDeleteSync, (sync));
+    glc_fence_deleted(c, sync);
+    gl->glDeleteSync(sync);
+}
+
+static void APIENTRY w_glMemoryBarrier(GLbitfield barriers)
+{
+    ENTER_VOID(glMemoryBarrier, (barriers));
+    glc_flush_all(c);
+    gl->glMemoryBarrier(barriers);
+}
+
+static void APIENTRY w_glMemoryBarrierByRegion(GLbitfield barriers)
+{
+    ENTER_VOID(glMemoryBarrierByRegion, (barriers));
+    glc_flush_all(c);
+    gl->glMemoryBarrierByRegion(barriers);
+}
+
+static GLenum APIENTRY w_glGetError(void)
+{
+    ENTER(glGetError, ());
+    GLenum e = glc_pop_error(c);
+    return e != GL_NO_ERROR ? e : gl->glGetError();
+}
+
+/* ---- name table ----------------------------------------------------------------------------- */
+
+typedef struct wrap_entry {
+    const char *name;
+    void *fn;
+} wrap_entry;
+
+static const wrap_entry wrap_table[] = {
+#define GLC_X(ret, name, params, args) {#name, (void *)w_##name},
+    GLC_GL_DRAW(GLC_X)
+    GLC_GL_UNPACK(GLC_X)
+    GLC_GL_PACK(GLC_X)
+    GLC_GL_QUERYOBJ(GLC_X)
+    GLC_GL_POLL(GLC_X)
+    GLC_GL_SPECIAL(GLC_X)
+#undef GLC_X
+};
+
+void *glc_wrapper_for(const char *name)
+{
+    if (!name || name[0] != 'g' || name[1] != 'l')
+        return NULL;
+    for (size_t i = 0; i < sizeof wrap_table / sizeof wrap_table[0]; i++)
+        if (!strcmp(wrap_table[i].name, name))
+            return wrap_table[i].fn;
+    return NULL;
+}
+
+size_t glc_wrapper_count(void)
+{
+    return sizeof wrap_table / sizeof wrap_table[0];
+}
+
+const char *glc_wrapper_name(size_t i)
+{
+    return i < glc_wrapper_count() ? wrap_table[i].name : NULL;
+}
+
+#ifdef GLC_BUILD_PRELOAD
+/* The interposer exports every wrapped entry point under its GL name, so programs linked
+ * against libGL/libOpenGL bind to it. */
+#define EXPORT_VOID(ret, name, params, args) \
+    GLCOHERENT_EXPORT ret APIENTRY name params { w_##name args; }
+#define EXPORT_RET(ret, name, params, args) \
+    GLCOHERENT_EXPORT ret APIENTRY name params { return w_##name args; }
+GLC_GL_DRAW(EXPORT_VOID)
+GLC_GL_UNPACK(EXPORT_VOID)
+GLC_GL_PACK(EXPORT_VOID)
+GLC_GL_QUERYOBJ(EXPORT_VOID)
+GLC_GL_POLL(EXPORT_VOID)
+GLC_GL_SPECIAL(EXPORT_RET)
+#endif

@@ -1,0 +1,118 @@
+/* glcoherent.h - public C API of glcoherent, version 1.
+ *
+ * glcoherent gives 32-bit code in a 64-bit process OpenGL buffer mappings below a chosen
+ * address (4 GiB by default), including persistent coherent ones: the application gets a
+ * low-address shadow whose writes are tracked and copied into the real buffer before every GL
+ * command that can read it, and GPU writes come back at every point where the application may
+ * look.
+ *
+ * Use (model: renderdoc_app.h - one versioned table of function pointers):
+ *
+ *     const glcoherent_api_1 *glc;
+ *     if (glcoherent_get_api(GLCOHERENT_API_VERSION_1, (const void **)&glc) != 0) ...;
+ *     glcoherent_config cfg = GLCOHERENT_CONFIG_INIT;
+ *     cfg.get_proc = my_get_proc;            // eglGetProcAddress, glXGetProcAddressARB, ...
+ *     glcoherent_instance *inst;
+ *     glc->create(&cfg, &inst);
+ *     glc->context_created(inst, my_ctx, share_ctx_or_NULL);
+ *     glc->make_current(inst, my_ctx);       // whenever the host makes a context current
+ *     PFNGLMAPBUFFERRANGEPROC map = (PFNGLMAPBUFFERRANGEPROC)glc->get_proc_address(inst,
+ *                                                                  "glMapBufferRange");
+ *
+ * get_proc_address returns the wrapped entry point for every GL function glcoherent needs to
+ * see (maps, storage, draws, dispatches, copies, pixel transfers, sync, errors) and the real
+ * one for everything else, so a host can fill its whole dispatch table through it.
+ *
+ * Threads: each thread has its own current context, as in GL. Contexts created with a share
+ * context share buffers, fences and shadows. Several instances may coexist.
+ */
+#ifndef GLCOHERENT_H
+#define GLCOHERENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GLC_BUILD_SHARED)
+#define GLCOHERENT_EXPORT __attribute__((visibility("default")))
+#else
+#define GLCOHERENT_EXPORT
+#endif
+
+#define GLCOHERENT_API_VERSION_1 1
+
+typedef struct glcoherent_instance glcoherent_instance;
+
+/* Returns the driver's entry point for name (eglGetProcAddress and friends). */
+typedef void *(*glcoherent_get_proc_fn)(void *user, const char *name);
+/* Returns the host's current native context handle on this thread, or NULL. */
+typedef void *(*glcoherent_get_current_fn)(void *user);
+/* Host allocator for the low arena (Wine: NtAllocateVirtualMemory with zero_bits). Returns
+ * size bytes, page aligned, ending at or below high, or NULL. */
+typedef void *(*glcoherent_alloc_fn)(void *user, size_t size, uintptr_t high);
+typedef void (*glcoherent_free_fn)(void *user, void *addr, size_t size);
+/* level: 0 debug, 1 info, 2 warning, 3 error. */
+typedef void (*glcoherent_log_fn)(void *user, int level, const char *message);
+
+typedef struct glcoherent_config {
+    uint32_t struct_size;         /* sizeof(glcoherent_config) */
+    uint64_t limit;               /* shadows end at or below this; 0: GLCOHERENT_LIMIT or 4 GiB */
+    uint64_t low;                 /* shadows start at or above this; 0: 64 KiB */
+    const char *tracker;          /* "auto", "uffd", "mprotect", "copy"; NULL: GLCOHERENT_TRACKER */
+    glcoherent_get_proc_fn get_proc;        /* required */
+    void *get_proc_user;
+    glcoherent_get_current_fn get_current;  /* optional: used when make_current was not called */
+    void *get_current_user;
+    glcoherent_alloc_fn host_alloc;         /* optional, with host_free */
+    glcoherent_free_fn host_free;
+    void *host_user;
+    glcoherent_log_fn log;                  /* optional; default: stderr, warnings and up */
+    void *log_user;
+} glcoherent_config;
+
+#define GLCOHERENT_CONFIG_INIT {sizeof(glcoherent_config), 0, 0, NULL, NULL, NULL, NULL, NULL, \
+                                NULL, NULL, NULL, NULL, NULL}
+
+typedef struct glcoherent_stats {
+    uint64_t maps;              /* successful map calls seen */
+    uint64_t persistent_maps;   /* of which persistent */
+    uint64_t shadowed_maps;     /* maps handed out as a low shadow */
+    uint64_t live_shadows;
+    uint64_t max_mapped_end;    /* highest end address of any pointer handed out */
+    uint64_t bytes_flushed;     /* shadow -> real buffer */
+    uint64_t bytes_read_back;   /* real buffer -> shadow */
+    uint64_t flushes;           /* flush passes that copied something */
+    uint64_t copy_backs;
+    uint64_t write_faults;
+    uint64_t scans;
+    uint64_t mode_switches;
+    uint64_t merges;            /* shadows switched to byte-exact merge */
+    uint64_t oom;               /* maps refused with GL_OUT_OF_MEMORY */
+    uint64_t limit;
+    int32_t tracker;            /* 1 uffd, 2 mprotect, 3 copy (what AUTO resolved to) */
+    int32_t tracker_auto;       /* 1 when the adaptive policy is on */
+} glcoherent_stats;
+
+typedef struct glcoherent_api_1 {
+    uint32_t version;
+    int (*create)(const glcoherent_config *config, glcoherent_instance **out);   /* 0 or -errno */
+    void (*destroy)(glcoherent_instance *inst);
+    void (*context_created)(glcoherent_instance *inst, void *ctx, void *share_ctx);
+    void (*context_destroyed)(glcoherent_instance *inst, void *ctx);
+    void (*make_current)(glcoherent_instance *inst, void *ctx);                 /* NULL: none */
+    void *(*get_proc_address)(glcoherent_instance *inst, const char *name);
+    void (*get_stats)(glcoherent_instance *inst, glcoherent_stats *out);
+    const char *(*tracker_name)(glcoherent_instance *inst);
+    uint64_t (*limit)(glcoherent_instance *inst);
+} glcoherent_api_1;
+
+/* Fills *out with the API table of that version. Returns 0, or -1 for an unknown version. */
+GLCOHERENT_EXPORT int glcoherent_get_api(int version, const void **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

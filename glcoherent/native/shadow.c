@@ -1,0 +1,349 @@
+/* shadow.c - see shadow.h. */
+#include "shadow.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct glc_shadow {
+    glc_arena *arena;
+    glc_tracker *tracker;
+    glc_tracker_kind want;    /* AUTO (adaptive), UFFD, MPROTECT or COPY */
+    uint8_t *client_base;     /* page aligned, in the arena */
+    uint8_t *internal_base;   /* page aligned, anywhere */
+    size_t map_len;           /* pages * page size */
+    size_t lead, length;
+    size_t page;
+    glc_region *region;       /* NULL in copy mode */
+    uint8_t *ref;             /* reference copy of the data range, merge mode only */
+    unsigned hot_flushes;     /* consecutive flushes with > half the pages dirty */
+    unsigned copy_flushes;    /* flushes since entering copy mode */
+    glc_shadow_stats st;
+    glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
+};
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* 1 if every byte of x is non-zero. */
+static inline int all_bytes_set(uint64_t x)
+{
+    const uint64_t lo = 0x0101010101010101ull, hi = 0x8080808080808080ull;
+    return ((x - lo) & ~x & hi) == 0;
+}
+
+size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base,
+                      glc_copy_fn fn, void *user)
+{
+    size_t i = 0, changed = 0;
+    while (i < len) {
+        while (i + 8 <= len && load64(ref + i) == load64(new_ + i))
+            i += 8;
+        while (i < len && ref[i] == new_[i])
+            i++;
+        if (i >= len)
+            break;
+        size_t j = i;
+        while (j + 8 <= len && all_bytes_set(load64(ref + j) ^ load64(new_ + j)))
+            j += 8;
+        while (j < len && ref[j] != new_[j])
+            j++;
+        /* ref first, then the destination from ref: a client write racing with this copy
+         * then differs from ref and goes down at the next flush. */
+        memcpy(ref + i, new_ + i, j - i);
+        if (fn)
+            fn(user, base + i, ref + i, j - i);
+        changed += j - i;
+        i = j;
+    }
+    return changed;
+}
+
+static int make_region(glc_shadow *s)
+{
+    return glc_region_create(s->tracker, s->client_base, s->map_len, 0, &s->region);
+}
+
+int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
+                      size_t length, size_t lead, glc_shadow **out)
+{
+    *out = NULL;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (length == 0 || lead >= page)
+        return -EINVAL;
+    if (kind != GLC_TRACKER_COPY && !tracker)
+        return -EINVAL;
+    glc_shadow *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->arena = arena;
+    s->tracker = tracker;
+    s->want = kind;
+    s->page = page;
+    s->lead = lead;
+    s->length = length;
+    s->map_len = (lead + length + page - 1) & ~(page - 1);
+    s->st.length = length;
+
+    int rc;
+    int fd = memfd_create("glcoherent-shadow", MFD_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (ftruncate(fd, (off_t)s->map_len) != 0) {
+        rc = -errno;
+        close(fd);
+        goto fail;
+    }
+    int aerr = 0;
+    void *low = glc_arena_alloc(arena, s->map_len, &aerr);
+    if (!low) {
+        rc = aerr ? aerr : -ENOMEM;
+        close(fd);
+        goto fail;
+    }
+    void *cv = mmap(low, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (cv == MAP_FAILED) {
+        rc = -errno;
+        glc_arena_free(arena, low, s->map_len);
+        close(fd);
+        goto fail;
+    }
+    s->client_base = cv;
+    void *iv = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd); /* the two mappings keep the pages alive */
+    if (iv == MAP_FAILED) {
+        rc = -errno;
+        glc_arena_free(arena, low, s->map_len);
+        goto fail;
+    }
+    s->internal_base = iv;
+    madvise(s->client_base, s->map_len, MADV_NOHUGEPAGE);
+    madvise(s->internal_base, s->map_len, MADV_NOHUGEPAGE);
+
+    if (kind != GLC_TRACKER_COPY) {
+        rc = make_region(s);
+        if (rc) {
+            munmap(s->internal_base, s->map_len);
+            glc_arena_free(arena, s->client_base, s->map_len);
+            goto fail;
+        }
+    }
+    s->st.tracker = s->region ? (int32_t)glc_region_kind(s->region) : GLC_TRACKER_COPY;
+    *out = s;
+    return 0;
+fail:
+    free(s);
+    return rc;
+}
+
+void glc_shadow_destroy(glc_shadow *s)
+{
+    if (!s)
+        return;
+    if (s->region)
+        glc_region_destroy(s->region);
+    munmap(s->internal_base, s->map_len);
+    glc_arena_free(s->arena, s->client_base, s->map_len);
+    free(s->ref);
+    free(s);
+}
+
+void *glc_shadow_client(const glc_shadow *s) { return s->client_base + s->lead; }
+void *glc_shadow_internal(const glc_shadow *s) { return s->internal_base + s->lead; }
+size_t glc_shadow_length(const glc_shadow *s) { return s->length; }
+uintptr_t glc_shadow_end(const glc_shadow *s) { return (uintptr_t)s->client_base + s->map_len; }
+int glc_shadow_merging(const glc_shadow *s) { return s->ref != NULL; }
+
+void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len)
+{
+    if (offset >= s->length)
+        return;
+    if (len > s->length - offset)
+        len = s->length - offset;
+    memcpy(s->internal_base + s->lead + offset, src, len);
+    if (s->ref)
+        memcpy(s->ref + offset, src, len);
+}
+
+int glc_shadow_maybe_dirty(const glc_shadow *s)
+{
+    return s->region ? glc_region_maybe_dirty(s->region) : 1;
+}
+
+/* ---- flush ------------------------------------------------------------------------------ */
+
+typedef struct flush_ctx {
+    glc_shadow *s;
+    glc_copy_fn fn;
+    void *user;
+    size_t bytes;
+    size_t pages;
+    int ref_then_dst; /* enable_merge step: ref <- shadow, dst <- ref, whole run */
+} flush_ctx;
+
+/* One data-relative run [off, off+len) to send. */
+static void send_run(flush_ctx *c, size_t off, size_t len)
+{
+    glc_shadow *s = c->s;
+    const uint8_t *data = s->internal_base + s->lead;
+    if (c->ref_then_dst) {
+        memcpy(s->ref + off, data + off, len);
+        c->fn(c->user, off, s->ref + off, len);
+        c->bytes += len;
+    } else if (s->ref) {
+        c->bytes += glc_diff_apply(s->ref + off, data + off, len, off, c->fn, c->user);
+    } else {
+        c->fn(c->user, off, data + off, len);
+        c->bytes += len;
+    }
+}
+
+static void on_dirty_run(void *user, size_t roff, size_t rlen)
+{
+    flush_ctx *c = user;
+    glc_shadow *s = c->s;
+    c->pages += (rlen + s->page - 1) / s->page;
+    size_t start = roff > s->lead ? roff - s->lead : 0;
+    size_t end = roff + rlen - s->lead;
+    if (roff + rlen <= s->lead)
+        return;
+    if (end > s->length)
+        end = s->length;
+    if (start < end)
+        send_run(c, start, end - start);
+}
+
+static void copy_to_ptr(void *user, size_t offset, const void *src, size_t length)
+{
+    memcpy((uint8_t *)user + offset, src, length);
+}
+
+static void policy_after_flush(glc_shadow *s, size_t dirty_pages)
+{
+    if (s->want != GLC_TRACKER_AUTO)
+        return;
+    size_t total = s->map_len / s->page;
+    if (s->region) {
+        s->hot_flushes = dirty_pages * 2 > total ? s->hot_flushes + 1 : 0;
+        if (s->hot_flushes >= GLC_SHADOW_HOT_FLUSHES) {
+            glc_track_stats ts;
+            glc_region_get_stats(s->region, &ts);
+            s->retired.write_faults += ts.write_faults;
+            s->retired.scans += ts.scans;
+            s->retired.pages_dirty += ts.pages_dirty;
+            glc_region_destroy(s->region);
+            s->region = NULL;
+            s->copy_flushes = 0;
+            s->st.mode_switches++;
+        }
+    } else if (++s->copy_flushes >= GLC_SHADOW_COPY_PROBE) {
+        /* Everything was just sent, so the shadow is clean: track again and measure. */
+        if (make_region(s) == 0) {
+            s->hot_flushes = 0;
+            s->st.mode_switches++;
+        }
+    }
+}
+
+long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user)
+{
+    flush_ctx c = {.s = s, .fn = fn, .user = user};
+    if (s->region) {
+        if (!glc_region_maybe_dirty(s->region))
+            return 0;
+        long n = glc_region_collect(s->region, on_dirty_run, &c);
+        if (n < 0)
+            return n;
+    } else {
+        c.pages = s->map_len / s->page;
+        send_run(&c, 0, s->length);
+    }
+    if (c.bytes) {
+        s->st.flushes++;
+        s->st.bytes_flushed += c.bytes;
+    }
+    policy_after_flush(s, c.pages);
+    return (long)c.bytes;
+}
+
+long glc_shadow_flush(glc_shadow *s, void *dst)
+{
+    return glc_shadow_flush_cb(s, copy_to_ptr, dst);
+}
+
+int glc_shadow_enable_merge(glc_shadow *s, void *dst)
+{
+    if (s->ref)
+        return 0;
+    if (dst)
+        glc_shadow_flush(s, dst);
+    uint8_t *ref = malloc(s->length);
+    if (!ref)
+        return -ENOMEM;
+    memcpy(ref, s->internal_base + s->lead, s->length);
+    s->ref = ref;
+    /* Pages written between that flush and the snapshot: bring ref and dst in step, whole
+     * pages (nobody else has written the real buffer since the last exchange). */
+    if (dst && s->region) {
+        flush_ctx c = {.s = s, .fn = copy_to_ptr, .user = dst, .ref_then_dst = 1};
+        glc_region_collect(s->region, on_dirty_run, &c);
+        s->st.bytes_flushed += c.bytes;
+    }
+    s->st.merge = 1;
+    return 0;
+}
+
+/* ---- copy-back -------------------------------------------------------------------------- */
+
+static void write_internal(void *user, size_t offset, const void *src, size_t length)
+{
+    glc_shadow *s = user;
+    memcpy(s->internal_base + s->lead + offset, src, length);
+}
+
+long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t len)
+{
+    if (offset >= s->length)
+        return 0;
+    if (len > s->length - offset)
+        len = s->length - offset;
+    size_t n;
+    const uint8_t *from = (const uint8_t *)src + offset;
+    if (s->ref) {
+        n = glc_diff_apply(s->ref + offset, from, len, offset, write_internal, s);
+    } else {
+        memcpy(s->internal_base + s->lead + offset, from, len);
+        n = len;
+    }
+    s->st.copy_backs++;
+    s->st.bytes_read_back += n;
+    return (long)n;
+}
+
+void glc_shadow_get_stats(const glc_shadow *s, glc_shadow_stats *out)
+{
+    *out = s->st;
+    glc_track_stats ts = s->retired;
+    if (s->region) {
+        glc_track_stats cur;
+        glc_region_get_stats(s->region, &cur);
+        ts.write_faults += cur.write_faults;
+        ts.scans += cur.scans;
+        ts.pages_dirty += cur.pages_dirty;
+        ts.pages_tracked = cur.pages_tracked;
+    }
+    out->pages_tracked = ts.pages_tracked;
+    out->write_faults = ts.write_faults;
+    out->scans = ts.scans;
+    out->pages_dirty = ts.pages_dirty;
+    out->tracker = s->region ? (int32_t)glc_region_kind(s->region) : GLC_TRACKER_COPY;
+    out->merge = s->ref != NULL;
+}

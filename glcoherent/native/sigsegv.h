@@ -1,0 +1,83 @@
+/* sigsegv.h - the process-wide SIGSEGV handler behind the mprotect tracker and the uffd sentinel.
+ *
+ * Callers own glc_segv_range records (embedded in their regions) and register them here. The
+ * handler looks the faulting address up in a sorted table published atomically; writers
+ * (add/remove/re-install) are serialised by a mutex and free an old table only once no handler
+ * can still be reading it (two reader counters flipped by an epoch, as in userspace RCU), so the
+ * handler takes no lock and allocates nothing.
+ *
+ * Kinds of range:
+ *   GLC_SEGV_TRACK     per-page dirty bitmap: a write fault to a PROT_READ page makes a window
+ *                      of pages writable (1 page, doubling for sequential writers up to
+ *                      GLC_SEGV_MAX_WINDOW), THEN sets their dirty bits, then maybe_dirty.
+ *   GLC_SEGV_SENTINEL  the whole range is PROT_READ: the first write fault makes it writable,
+ *                      then sets maybe_dirty (dirty pages are tracked by userfaultfd).
+ *
+ * Faults that are not SEGV_ACCERR inside a registered range go to the previous handler, exactly
+ * as the kernel would have delivered them (SA_SIGINFO handler, plain handler, or the default
+ * action, by restoring SIG_DFL and letting the fault repeat / re-raising). A handler installed
+ * later that displaces ours is detected by glc_segv_ensure_installed() (called at collect time):
+ * ours goes back on top and chains to the displacer, which usually chains back to us; a
+ * per-thread depth counter then routes that call further down the chain, so there is no loop.
+ */
+#ifndef GLC_SIGSEGV_H
+#define GLC_SIGSEGV_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    GLC_SEGV_TRACK = 1,
+    GLC_SEGV_SENTINEL = 2,
+};
+
+/* Largest window (pages) unprotected by one fault of a sequential writer. */
+enum { GLC_SEGV_MAX_WINDOW = 64 };
+
+typedef struct glc_segv_range {
+    uintptr_t start;               /* page aligned */
+    uintptr_t end;                 /* page aligned, exclusive */
+    size_t npages;
+    unsigned page_shift;
+    int kind;                      /* GLC_SEGV_TRACK or GLC_SEGV_SENTINEL */
+    _Atomic uint64_t *bits;        /* TRACK: one bit per page, set by the handler */
+    atomic_int maybe_dirty;        /* set by the handler after unprotecting */
+    atomic_int degraded;           /* TRACK: the whole range was left writable (VMA limit) */
+    atomic_ulong faults;           /* faults handled for this range */
+    atomic_size_t last_page;       /* TRACK: last page of the previous window (SIZE_MAX: none) */
+    atomic_size_t window;          /* TRACK: size of the previous window */
+} glc_segv_range;
+
+/* 1 if SIGSEGV handlers can be queried and installed (sigaction works). */
+int glc_segv_available(void);
+
+/* Register r (fields start..kind and bits filled by the caller; the atomics are initialised
+ * here). Installs the handler on first use. The caller protects the memory AFTER this returns.
+ * Returns 0 or -errno. */
+int glc_segv_add(glc_segv_range *r);
+
+/* Unregister r; on return no handler is using r any more. The caller makes the memory writable
+ * BEFORE calling this. */
+void glc_segv_remove(glc_segv_range *r);
+
+/* Check that our handler is the installed one; if something displaced it, put ours back on top
+ * and chain to the displacer. Returns 0 if nothing was needed, 1 if re-installed, or -errno.
+ * Costs one sigaction() query. */
+int glc_segv_ensure_installed(void);
+
+/* 1 while our handler is the one installed for SIGSEGV. */
+int glc_segv_installed(void);
+
+/* How many times ensure_installed() had to put the handler back. */
+unsigned long glc_segv_reinstalls(void);
+
+/* Called at collect time by the mprotect tracker: 1 when the process mapping count is above
+ * 80 % of vm.max_map_count (counted from /proc/self/maps only when a cheap estimate, grown by
+ * every handled fault, crosses that line). */
+int glc_segv_vma_pressure(void);
+
+/* Tests: pretend vm.max_map_count is n (n <= 0: read the real value again). */
+void glc_segv_test_set_max_map_count(long n);
+
+#endif

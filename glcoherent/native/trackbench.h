@@ -1,0 +1,74 @@
+/* trackbench.h - microbenchmark of the tracking backends, plus small helpers for the tests.
+ *
+ * glc_trackbench_run: for one backend and a buffer of `pages` pages it measures
+ *   (a) the cost of the first write to an armed page (arm, write one byte per page, collect),
+ *       the write loop and the collect timed separately;
+ *   (b) the cost of collect per MiB of tracked memory when nothing was written and when every
+ *       page was written (the latter includes re-arming);
+ *   (c) memcpy bandwidth on buffers of the same size.
+ * Each figure is the median of `reps` repetitions; clock_gettime(CLOCK_MONOTONIC).
+ */
+#ifndef GLC_TRACKBENCH_H
+#define GLC_TRACKBENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracker.h"
+
+enum {
+    GLC_TRACKBENCH_MEMFD = 1u << 0,    /* MAP_SHARED memfd memory (else private anonymous) */
+    GLC_TRACKBENCH_SENTINEL = 1u << 1, /* uffd: GLC_REGION_SENTINEL */
+    GLC_TRACKBENCH_RANDOM = 1u << 2,   /* write the pages in a random order (defeats the
+                                        * mprotect sequential window) */
+};
+
+typedef struct glc_trackbench_result {
+    int32_t kind;  /* backend measured (resolved) */
+    int32_t error; /* 0 or -errno */
+    uint64_t pages;
+    uint64_t bytes;
+    uint32_t reps;
+    double write_ns_per_page;        /* (a) first write to an armed page */
+    double collect_dirty_ns;         /* (a) collect after every page was written */
+    double collect_dirty_ns_per_page;
+    double collect_clean_ns;         /* collect with nothing written */
+    double scan_clean_ns_per_mib;    /* (b) */
+    double scan_dirty_ns_per_mib;    /* (b) */
+    double memcpy_bytes_per_s;       /* (c) */
+    uint64_t write_faults;           /* faults taken by the region over the run */
+    uint64_t pages_reported;         /* pages reported by the dirty collects (sanity) */
+} glc_trackbench_result;
+
+/* Returns 0 or -errno (also stored in out->error). reps 0 means 5; capped at 64. */
+int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsigned reps,
+                       glc_trackbench_result *out);
+
+/* ---- test helpers (used by tests/test_tracker.py; not part of the library API) ---- */
+
+/* Install a SIGSEGV handler that resolves write faults in [addr, addr + len) by making that
+ * range writable, counts every call, and passes every other fault to the handler it displaced
+ * (called the way the kernel would). Returns 0 or -errno. Re-installing replaces the range and
+ * chains to whatever is installed at that time. */
+int glc_test_install_foreign_segv_handler(void *addr, size_t len);
+/* Calls of that handler: total, and those it resolved itself. */
+unsigned long glc_test_foreign_segv_calls(void);
+unsigned long glc_test_foreign_segv_own(void);
+
+/* Pseudo-random 4-byte writes (value = tag << 24 | counter) at random offsets of
+ * [base, base + len), `iters` of them. Deterministic for a seed. Returns iters. */
+uint64_t glc_test_random_writes(void *base, size_t len, uint64_t seed, uint64_t iters,
+                                uint32_t tag);
+
+/* sigsegv.c internals the tests look at (sigsegv.h stays out of the binding). */
+int glc_test_segv_installed(void);            /* our SIGSEGV handler is the installed one */
+int glc_test_segv_ensure_installed(void);     /* glc_segv_ensure_installed() */
+unsigned long glc_test_segv_reinstalls(void); /* times the handler had to be put back */
+unsigned glc_test_segv_max_window(void);      /* GLC_SEGV_MAX_WINDOW */
+void glc_test_set_max_map_count(long n);      /* pretend vm.max_map_count is n (<= 0: real) */
+
+/* glc_region_collect with a callback that copies each dirty run from src to dst (same offsets),
+ * i.e. what a shadow flush does. Returns what collect returned. */
+long glc_test_collect_copy(glc_region *r, const void *src, void *dst);
+
+#endif

@@ -1,0 +1,29 @@
+"""Compiler flags shared by setup.py and the cffi builder (one place for the C build policy)."""
+
+import os
+
+
+def _on(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def native_flags(strict: bool = True):
+    """(cflags, ldflags) for glcoherent/native/*.c.
+
+    strict=False is for the cffi-generated wrapper unit, whose code is not ours.
+    GLCOHERENT_WERROR=1 adds -Werror; GLCOHERENT_SANITIZE=1 adds ASan + UBSan.
+    """
+    cflags = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-g", "-Wall", "-Wextra"]
+    if strict:
+        cflags += ["-fvisibility=hidden", "-Wshadow", "-Wstrict-prototypes"]
+        if _on("GLCOHERENT_WERROR"):
+            cflags.append("-Werror")
+    else:
+        cflags += ["-Wno-unused-parameter", "-Wno-unused-function"]
+    ldflags = ["-ldl", "-lpthread"]
+    if _on("GLCOHERENT_SANITIZE"):
+        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+               "-fno-sanitize-recover=undefined"]
+        cflags += san
+        ldflags += san
+    return cflags, ldflags

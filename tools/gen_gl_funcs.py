@@ -1,0 +1,127 @@
+"""Generate glcoherent/native/gl_funcs.inc from the Khronos registry (gl.xml).
+
+The output is committed, so building needs no registry; re-run after changing the lists:
+    python tools/gen_gl_funcs.py [/usr/share/khronos-api/gl.xml]
+
+Each list is an X-macro X(ret, name, params, args), grouped by what the GL layer does around
+the real call (see glcoherent/native/gl_layer.c).
+"""
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+LISTS = {
+    # Reads any buffer, may write SSBO/atomic/xfb/image buffers: flush before, mark after.
+    "GLC_GL_DRAW": """
+        glDrawArrays glDrawArraysInstanced glDrawArraysInstancedBaseInstance glDrawArraysIndirect
+        glDrawElements glDrawElementsInstanced glDrawElementsBaseVertex
+        glDrawElementsInstancedBaseVertex glDrawElementsInstancedBaseInstance
+        glDrawElementsInstancedBaseVertexBaseInstance glDrawRangeElements
+        glDrawRangeElementsBaseVertex glDrawElementsIndirect glMultiDrawArrays glMultiDrawElements
+        glMultiDrawElementsBaseVertex glMultiDrawArraysIndirect glMultiDrawElementsIndirect
+        glMultiDrawArraysIndirectCount glMultiDrawElementsIndirectCount
+        glMultiDrawArraysIndirectCountARB glMultiDrawElementsIndirectCountARB
+        glDrawArraysInstancedARB glDrawElementsInstancedARB
+        glDrawTransformFeedback glDrawTransformFeedbackInstanced glDrawTransformFeedbackStream
+        glDrawTransformFeedbackStreamInstanced glDispatchCompute glDispatchComputeIndirect
+        glEnd
+    """,
+    # Read the pixel unpack buffer: flush before.
+    "GLC_GL_UNPACK": """
+        glTexImage1D glTexImage2D glTexImage3D glTexSubImage1D glTexSubImage2D glTexSubImage3D
+        glCompressedTexImage1D glCompressedTexImage2D glCompressedTexImage3D
+        glCompressedTexSubImage1D glCompressedTexSubImage2D glCompressedTexSubImage3D
+        glTextureSubImage1D glTextureSubImage2D glTextureSubImage3D
+        glCompressedTextureSubImage1D glCompressedTextureSubImage2D glCompressedTextureSubImage3D
+        glDrawPixels glBitmap glPolygonStipple
+    """,
+    # Write the pixel pack buffer, or client memory (a synchronous readback: a sync point).
+    "GLC_GL_PACK": """
+        glReadPixels glReadnPixels glGetTexImage glGetTextureImage glGetTextureSubImage
+        glGetCompressedTexImage glGetCompressedTextureImage glGetCompressedTextureSubImage
+        glGetnTexImage glGetnCompressedTexImage
+    """,
+    # Write into the query buffer when one is bound.
+    "GLC_GL_QUERYOBJ": """
+        glGetQueryObjectiv glGetQueryObjectuiv glGetQueryObjecti64v glGetQueryObjectui64v
+    """,
+    # Ordinary calls that only give pending GPU writes a chance to come back (polling).
+    "GLC_GL_POLL": """
+        glFlush glClear glGetIntegerv glGetBooleanv glGetFloatv glGetDoublev glBindBuffer
+        glUseProgram glBindVertexArray glGetQueryiv
+    """,
+    # Hand-written wrappers in gl_wrap.c.
+    "GLC_GL_SPECIAL": """
+        glBufferStorage glNamedBufferStorage glNamedBufferStorageEXT
+        glBufferData glBufferDataARB glNamedBufferData glNamedBufferDataEXT
+        glMapBuffer glMapBufferARB glMapBufferRange glMapNamedBuffer glMapNamedBufferEXT
+        glMapNamedBufferRange glMapNamedBufferRangeEXT
+        glUnmapBuffer glUnmapBufferARB glUnmapNamedBuffer glUnmapNamedBufferEXT
+        glFlushMappedBufferRange glFlushMappedNamedBufferRange glFlushMappedNamedBufferRangeEXT
+        glGetBufferPointerv glGetBufferPointervARB glGetNamedBufferPointerv
+        glGetNamedBufferPointervEXT
+        glDeleteBuffers glDeleteBuffersARB
+        glBufferSubData glBufferSubDataARB glNamedBufferSubData glNamedBufferSubDataEXT
+        glClearBufferData glClearBufferSubData glClearNamedBufferData glClearNamedBufferDataEXT
+        glClearNamedBufferSubData glClearNamedBufferSubDataEXT
+        glCopyBufferSubData glCopyNamedBufferSubData glNamedCopyBufferSubDataEXT
+        glGetBufferSubData glGetBufferSubDataARB glGetNamedBufferSubData
+        glGetNamedBufferSubDataEXT
+        glGetQueryBufferObjectiv glGetQueryBufferObjectuiv glGetQueryBufferObjecti64v
+        glGetQueryBufferObjectui64v
+        glBindBufferBase glBindBufferRange glBindBuffersBase glBindBuffersRange
+        glTransformFeedbackBufferBase glTransformFeedbackBufferRange
+        glTexBuffer glTexBufferARB glTexBufferRange glTextureBuffer glTextureBufferRange
+        glTextureBufferEXT glTextureBufferRangeEXT
+        glFinish glFenceSync glClientWaitSync glGetSynciv glDeleteSync
+        glMemoryBarrier glMemoryBarrierByRegion glGetError
+    """,
+    # Real entry points the layer calls but does not wrap.
+    "GLC_GL_INTERNAL": """
+        glGetString glGetBufferParameteriv glGetNamedBufferParameteriv
+        glGetNamedBufferParameterivEXT
+    """,
+}
+
+
+def text_of(elem):
+    return "".join(elem.itertext()).strip()
+
+
+def main():
+    xml = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/khronos-api/gl.xml"
+    root = ET.parse(xml).getroot()
+    commands = {}
+    for cmd in root.find("commands").findall("command"):
+        proto = cmd.find("proto")
+        name = proto.find("name").text
+        ret = text_of(proto)[: -len(name)].strip()
+        params, args = [], []
+        for p in cmd.findall("param"):
+            pname = p.find("name").text
+            params.append(" ".join(text_of(p).split()))
+            args.append(pname)
+        commands[name] = (ret, params, args)
+    out = [
+        "/* gl_funcs.inc - generated by tools/gen_gl_funcs.py from the Khronos gl.xml registry.",
+        " * Do not edit; edit the lists in the generator and re-run it. */",
+        "",
+    ]
+    for list_name, names in LISTS.items():
+        out.append(f"#define {list_name}(X) \\")
+        items = names.split()
+        for i, name in enumerate(items):
+            ret, params, args = commands[name]
+            p = "(" + (", ".join(params) if params else "void") + ")"
+            a = "(" + ", ".join(args) + ")"
+            tail = " \\" if i < len(items) - 1 else ""
+            out.append(f"    X({ret}, {name}, {p}, {a}){tail}")
+        out.append("")
+    dest = Path(__file__).resolve().parent.parent / "glcoherent" / "native" / "gl_funcs.inc"
+    dest.write_text("\n".join(out))
+    print(f"wrote {dest} ({sum(len(v.split()) for v in LISTS.values())} entry points)")
+
+
+if __name__ == "__main__":
+    main()
