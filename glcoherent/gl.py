@@ -12,6 +12,7 @@ points them back.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import sys
@@ -139,7 +140,8 @@ class Installation:
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
-        self._patched: Dict[int, Tuple[object, int]] = {}
+        self._patched: Dict[int, Tuple[object, int, int]] = {}  # id -> (fn, original, target)
+        self._suspended = 0
         self._names = set(wrapped_names())
         self._orig_construct = None
         self._platform = None
@@ -156,8 +158,9 @@ class Installation:
             return
         target = self.instance.get_proc_address(name)
         if target and target != original:
-            self._patched[id(fn)] = (fn, original)
-            slot.value = target
+            self._patched[id(fn)] = (fn, original, target)
+            if not self._suspended:
+                slot.value = target
 
     def _scan_modules(self) -> None:
         for modname, mod in list(sys.modules.items()):
@@ -223,8 +226,24 @@ class Installation:
                  "tracker %s", len(self._patched), format_size(self.instance.limit),
                  self.instance.tracker)
 
+    @contextlib.contextmanager
+    def bypass(self):
+        """Within the block, PyOpenGL calls go straight to the driver (for native comparisons).
+        Do not map, unmap or delete buffers that glcoherent shadows inside it."""
+        self._suspended += 1
+        if self._suspended == 1:
+            for fn, original, _ in self._patched.values():
+                _fn_slot(fn).value = original
+        try:
+            yield
+        finally:
+            self._suspended -= 1
+            if self._suspended == 0:
+                for fn, _, target in self._patched.values():
+                    _fn_slot(fn).value = target
+
     def remove(self) -> None:
-        for fn, original in self._patched.values():
+        for fn, original, _ in self._patched.values():
             _fn_slot(fn).value = original
         self._patched.clear()
         if self._platform is not None:

@@ -1,0 +1,1 @@
+"""Demos: python -m glcoherent demo NAME (this folder installs as glcoherent.demos)."""
