@@ -1,0 +1,257 @@
+"""Shadows: two views, flush of client writes, copy-back, byte-exact merge, every backend.
+
+The Hypothesis machine plays CPU and "GPU" (a plain array standing in for the driver mapping)
+against a reference model: no byte may be lost and none invented.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from glcoherent import Arena, Shadow, tracker_available
+from glcoherent.core import PAGE_SIZE
+
+BACKENDS = [b for b in ("uffd", "mprotect", "copy", "auto") if tracker_available(b)]
+
+
+@pytest.fixture(scope="module")
+def arena():
+    a = Arena()
+    yield a
+    a.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_views_alias_and_lie_low(arena, backend):
+    with Shadow(arena, 3 * PAGE_SIZE + 100, backend, lead=64) as s:
+        assert s.address < arena.high and s.end <= arena.high
+        assert s.address % PAGE_SIZE == 64
+        c, i = s.client(), s.internal()
+        c[10] = 7
+        assert i[10] == 7
+        i[20] = 9
+        assert c[20] == 9
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_flush_sends_client_writes_not_internal_ones(arena, backend):
+    n = 16 * PAGE_SIZE
+    with Shadow(arena, n, backend) as s:
+        dst = np.zeros(n, np.uint8)
+        s.internal()[:] = 3  # the library's own writes: not client writes
+        s.flush(dst)
+        dst[:] = 3
+        c = s.client()
+        c[5 * PAGE_SIZE + 1] = 42
+        c[9 * PAGE_SIZE:9 * PAGE_SIZE + 10] = 43
+        sent = s.flush(dst)
+        assert dst[5 * PAGE_SIZE + 1] == 42
+        assert (dst[9 * PAGE_SIZE:9 * PAGE_SIZE + 10] == 43).all()
+        assert (dst == c).all()
+        if backend in ("uffd", "mprotect"):
+            assert sent == 2 * PAGE_SIZE  # exactly the two dirty pages
+        assert s.flush(dst) in (0, n)  # nothing new (copy sends everything again)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_clean_check(arena, backend):
+    with Shadow(arena, 4 * PAGE_SIZE, backend) as s:
+        dst = np.zeros(4 * PAGE_SIZE, np.uint8)
+        s.flush(dst)
+        if backend == "mprotect":
+            assert not s.maybe_dirty()
+        s.client()[1] = 1
+        assert s.maybe_dirty()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_merge_keeps_cpu_and_gpu_bytes_of_one_page(arena, backend):
+    n = 2 * PAGE_SIZE
+    with Shadow(arena, n, backend) as s:
+        gpu = np.zeros(n, np.uint8)
+        s.flush(gpu)
+        s.enable_merge(gpu)
+        assert s.merging
+        c = s.client()
+        c[0:16] = 0x11                # CPU writes 16 bytes
+        gpu[100:116] = 0x22           # "GPU" writes 16 other bytes of the same page
+        s.flush(gpu)                  # only CPU-changed bytes go down
+        assert (gpu[0:16] == 0x11).all() and (gpu[100:116] == 0x22).all()
+        c[200:204] = 0x33             # a later CPU write, not flushed yet
+        s.copy_back(gpu)              # only GPU-changed bytes come up
+        assert (c[100:116] == 0x22).all()
+        assert (c[200:204] == 0x33).all(), "copy-back overwrote a pending client write"
+        s.flush(gpu)
+        assert (gpu[200:204] == 0x33).all()
+        assert (gpu == c).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_copy_back_without_merge_is_a_plain_copy(arena, backend):
+    n = 3 * PAGE_SIZE
+    with Shadow(arena, n, backend) as s:
+        src = np.arange(n, dtype=np.uint32).astype(np.uint8)
+        assert s.copy_back(src) == n
+        assert (s.client() == src).all()
+        dst = np.zeros(n, np.uint8)
+        # copy-back goes through the internal view: it is not a client write
+        if backend in ("uffd", "mprotect"):
+            assert s.flush(dst) == 0
+
+
+def test_kernel_writes_are_tracked_by_uffd(arena):
+    if not tracker_available("uffd"):
+        pytest.skip("userfaultfd write-protect is not available on this kernel")
+    n = 8 * PAGE_SIZE
+    with Shadow(arena, n, "uffd") as s:
+        dst = np.zeros(n, np.uint8)
+        s.flush(dst)
+        r, w = os.pipe()
+        os.write(w, b"K" * 100)
+        os.close(w)
+        view = memoryview(s.client())[3 * PAGE_SIZE + 7:3 * PAGE_SIZE + 107]
+        assert os.readv(r, [view]) == 100  # the kernel writes into the shadow
+        os.close(r)
+        assert s.flush(dst) == PAGE_SIZE
+        assert bytes(dst[3 * PAGE_SIZE + 7:3 * PAGE_SIZE + 107]) == b"K" * 100
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_threads_write_while_flushing(arena, backend):
+    n = 64 * PAGE_SIZE
+    with Shadow(arena, n, backend) as s:
+        dst = np.zeros(n, np.uint8)
+        s.flush(dst)
+        c = s.client()
+        stop = threading.Event()
+
+        def writer(k):
+            rng = np.random.default_rng(k)
+            value = 1
+            while not stop.is_set():
+                for off in rng.integers(0, n // 4, 64):
+                    c[off * 4 + k] = value  # each thread owns one byte lane
+                value = value % 250 + 1
+
+        ts = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+        for t in ts:
+            t.start()
+        for _ in range(200):
+            s.flush(dst)
+        stop.set()
+        for t in ts:
+            t.join()
+        s.flush(dst)
+        assert (dst == c).all(), "a write made during a flush was lost"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_adaptive_or_fixed_policy_reports_its_tracker(arena, backend):
+    n = 8 * PAGE_SIZE
+    with Shadow(arena, n, backend) as s:
+        dst = np.zeros(n, np.uint8)
+        for k in range(8):
+            s.client()[:] = k  # rewritten whole every time
+            s.flush(dst)
+            assert (dst == k).all()
+        st_ = s.stats()
+        if backend == "auto":
+            assert st_.mode_switches >= 1 and st_.tracker_name == "copy"
+        else:
+            assert st_.tracker_name == backend
+        assert st_.bytes_flushed >= 8 * n
+
+
+class ShadowModel(RuleBasedStateMachine):
+    """CPU writes the client view, the "GPU" writes the destination array; flush and copy-back
+    must move exactly the bytes each side changed (disjoint between exchanges, as GL requires
+    of well-defined programs)."""
+
+    backend = "auto"
+
+    @initialize(npages=st.integers(1, 6), lead=st.sampled_from([0, 64, 4000]))
+    def setup(self, npages, lead):
+        self.n = npages * PAGE_SIZE - lead
+        self.arena = Arena()
+        self.s = Shadow(self.arena, self.n, self.backend, lead=lead)
+        self.gpu = np.zeros(self.n, np.uint8)
+        self.s.flush(self.gpu)
+        self.cpu_exp = np.zeros(self.n, np.uint8)
+        self.gpu_exp = np.zeros(self.n, np.uint8)
+        self.cpu_dirty = np.zeros(self.n, bool)
+        self.gpu_dirty = np.zeros(self.n, bool)
+
+    def teardown(self):
+        if hasattr(self, "s"):
+            self.s.close()
+            self.arena.close()
+
+    def _range(self, data):
+        off = data.draw(st.integers(0, self.n - 1))
+        length = data.draw(st.integers(1, min(300, self.n - off)))
+        return off, length
+
+    @rule(data=st.data(), value=st.integers(0, 255))
+    def cpu_write(self, data, value):
+        off, length = self._range(data)
+        sl = slice(off, off + length)
+        if self.gpu_dirty[sl].any():
+            return  # racing with an unsynchronised GPU write: undefined in GL
+        self.s.client()[sl] = value
+        self.cpu_exp[sl] = value
+        self.cpu_dirty[sl] = True
+
+    @rule(data=st.data(), value=st.integers(0, 255))
+    def gpu_write(self, data, value):
+        off, length = self._range(data)
+        sl = slice(off, off + length)
+        if self.cpu_dirty[sl].any():
+            return
+        # The GL layer makes the shadow byte exact before the first GPU write.
+        if not self.s.merging:
+            self.s.enable_merge(self.gpu)
+            self.gpu_exp[self.cpu_dirty] = self.cpu_exp[self.cpu_dirty]
+            self.cpu_dirty[:] = False
+        self.gpu[sl] = value
+        self.gpu_exp[sl] = value
+        self.gpu_dirty[sl] = True
+
+    @rule()
+    def flush(self):
+        self.s.flush(self.gpu)
+        self.gpu_exp[self.cpu_dirty] = self.cpu_exp[self.cpu_dirty]
+        self.cpu_dirty[:] = False
+        np.testing.assert_array_equal(self.gpu, self.gpu_exp)
+
+    @precondition(lambda self: self.s.merging)
+    @rule()
+    def copy_back(self):
+        self.s.copy_back(self.gpu)
+        self.cpu_exp[self.gpu_dirty] = self.gpu_exp[self.gpu_dirty]
+        self.gpu_dirty[:] = False
+        np.testing.assert_array_equal(self.s.client(), self.cpu_exp)
+
+    @invariant()
+    def client_view_is_what_the_cpu_expects_outside_gpu_writes(self):
+        if hasattr(self, "s"):
+            view = self.s.client()
+            keep = ~self.gpu_dirty
+            np.testing.assert_array_equal(view[keep], self.cpu_exp[keep])
+
+
+def _machine_for(backend):
+    cls = type(f"ShadowModel_{backend}", (ShadowModel,), {"backend": backend})
+    cls.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+    return cls.TestCase
+
+
+for _b in BACKENDS:
+    globals()[f"TestShadowModel_{_b}"] = _machine_for(_b)
