@@ -114,7 +114,7 @@ class Arena:
             lib.glc_arena_destroy(self._ptr)
             self._ptr = None
 
-    def __enter__(self) -> "Arena":
+    def __enter__(self) -> Arena:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -280,7 +280,7 @@ class Shadow:
             self._tracker.close()
             self._tracker = None
 
-    def __enter__(self) -> "Shadow":
+    def __enter__(self) -> Shadow:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -34,7 +34,7 @@ EGL_CONTEXT_OPENGL_DEBUG = 0x31B0
 _lib = None
 _lib_lock = threading.Lock()
 _display = None
-_live: List["HeadlessContext"] = []
+_live: List[HeadlessContext] = []
 
 
 class EGLError(RuntimeError):
@@ -86,7 +86,7 @@ def display() -> int:
 class HeadlessContext:
     """A GL context on the surfaceless EGL display, made current on creation."""
 
-    def __init__(self, share: Optional["HeadlessContext"] = None, major: int = 4,
+    def __init__(self, share: Optional[HeadlessContext] = None, major: int = 4,
                  minor: int = 5, debug: bool = False, make_current: bool = True) -> None:
         lib = _egl()
         dpy = display()
@@ -145,7 +145,7 @@ class HeadlessContext:
                 _live.remove(self)
             self.handle = 0
 
-    def __enter__(self) -> "HeadlessContext":
+    def __enter__(self) -> HeadlessContext:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -261,7 +261,7 @@ class Installation:
     def stats(self) -> Stats:
         return self.instance.stats()
 
-    def __enter__(self) -> "Installation":
+    def __enter__(self) -> Installation:
         return self
 
     def __exit__(self, *exc) -> None:
