@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +34,7 @@ needs_uffd = pytest.mark.skipif(not UFFD_OK, reason="userfaultfd async WP unavai
 
 
 def backend_params(*names):
-    return [pytest.param(n, marks=needs_uffd) if n == "uffd" else n for n in names]
+    return [pytest.param(n, marks=needs_uffd) if n.startswith("uffd") else n for n in names]
 
 
 ALL = backend_params("uffd", "mprotect", "copy")
@@ -506,13 +507,17 @@ def test_uffd_sentinel(track, memkind):
 # ---------------------------------------------------------------- concurrency
 
 
-@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("backend", ALL + backend_params("uffd+sentinel"))
 def test_threads_write_while_collecting_no_lost_write(backend):
-    """4 writer threads (C loops, GIL released) and a collector copying dirty runs into a
-    shadow: at the end the shadow equals the memory, i.e. no write was lost."""
+    """4 writer threads (C loops, GIL released) and a collector that, like a shadow flush,
+    checks maybe_dirty and copies the dirty runs into a shadow: at the end the shadow equals
+    the memory, i.e. no write was lost (this catches "protect, then clear the bits")."""
     npages = 64
     mem = Mem(npages, "memfd")
-    tr = Tracked(backend, mem)
+    if backend == "uffd+sentinel":
+        tr = Tracked("uffd", mem, lib.GLC_REGION_SENTINEL)
+    else:
+        tr = Tracked(backend, mem)
     shadow = ffi.new("char[]", mem.size)
     src = ffi.cast("char *", mem.addr)
     stop = threading.Event()
@@ -526,12 +531,16 @@ def test_threads_write_while_collecting_no_lost_write(backend):
 
     def collector():
         while not stop.is_set():
-            assert lib.glc_region_collect(tr.r, copy_cb, ffi.NULL) >= 0
-            collects[0] += 1
+            if lib.glc_region_maybe_dirty(tr.r):
+                assert lib.glc_region_collect(tr.r, copy_cb, ffi.NULL) >= 0
+                collects[0] += 1
 
     def writer(tag):
-        for rnd in range(20):
-            lib.glc_test_random_writes(src, mem.size, tag * 1000 + rnd + 1, 20000, tag)
+        deadline = time.monotonic() + 0.7
+        rnd = 0
+        while time.monotonic() < deadline:
+            rnd += 1
+            lib.glc_test_random_writes(src, mem.size, tag * 100000 + rnd, 2000, tag)
 
     try:
         c = threading.Thread(target=collector)
@@ -576,13 +585,17 @@ op = st.one_of(
 )
 
 
-@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("backend", ALL + backend_params("uffd+sentinel"))
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(op, max_size=25))
 def test_model_no_lost_or_invented_pages(backend, ops):
     mem = Mem(NP, "memfd")
-    tr = Tracked(backend, mem)
+    if backend == "uffd+sentinel":
+        tr = Tracked("uffd", mem, lib.GLC_REGION_SENTINEL)
+        backend = "uffd"
+    else:
+        tr = Tracked(backend, mem)
     window = lib.glc_test_segv_max_window()
     try:
         written = set()
@@ -754,6 +767,54 @@ def test_faulthandler_reenabled_over_ours_is_fixed_at_collect():
     assert "OK" in res.stdout, res.stderr
     assert res.returncode == -11
     assert "Segmentation fault" in res.stderr
+
+
+def test_faulthandler_enabled_after_ours_no_loop():
+    """faulthandler installed over ours chains back by restoring its previous handler (ours)
+    and raising: the re-entry must go on down the chain, not loop."""
+    code = """
+    import faulthandler
+    a = anon(8)
+    t, r = tracked(lib.GLC_TRACKER_MPROTECT, a, 8 * PAGE)
+    faulthandler.enable()
+    assert pages(r) == []  # ours back on top, chained to faulthandler, then SIG_DFL
+    assert lib.glc_test_segv_installed() == 1
+    poke(a + 4 * PAGE)
+    assert pages(r) == [4]
+    print("OK", flush=True)
+    ctypes.string_at(0x10, 1)
+    """
+    res = run_child(code, timeout=30)
+    assert "OK" in res.stdout, res.stderr
+    assert res.returncode == -11
+    assert res.stderr.count("Fatal Python error: Segmentation fault") == 1
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_handler_that_longjmps_keeps_working(order):
+    """A chained handler that escapes with siglongjmp never returns to ours: the next faults
+    must still reach it (no stale nesting state), and tracking must keep working."""
+    code = f"""
+    a = anon(8)
+    probe = anon(1, prot=1)
+    if {order!r} == "before":
+        assert lib.glc_test_install_jmp_probe_handler() == 0
+    t, r = tracked(lib.GLC_TRACKER_MPROTECT, a, 8 * PAGE)
+    if {order!r} == "after":
+        assert lib.glc_test_install_jmp_probe_handler() == 0
+        assert pages(r) == []  # collect puts ours back on top of the prober
+    assert lib.glc_test_segv_installed() == 1
+    for i in range(0, 8, 2):  # not sequential: no window
+        assert lib.glc_test_jmp_probe(ffi.cast("void *", probe)) == 1
+        poke(a + i * PAGE)
+        assert pages(r) == [i]
+    assert lib.glc_test_jmp_probe(ffi.cast("void *", a)) == 0  # writable: no fault
+    print("OK", flush=True)
+    ctypes.string_at(0x10, 1)  # unarmed prober -> default action
+    """
+    res = run_child(code, timeout=30)
+    assert "OK" in res.stdout, res.stderr
+    assert res.returncode == -11
 
 
 @needs_uffd

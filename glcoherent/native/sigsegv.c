@@ -53,10 +53,13 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_ever_installed; /* under g_lock */
 static atomic_ulong g_reinstalls;
 
-/* Depth of our handler in the chain on this thread (see sigsegv.h). initial-exec: a TLS access
- * from a signal handler must not allocate, which the dynamic TLS model may do in a dlopen'ed
- * module on first use. */
-static _Thread_local int t_depth __attribute__((tls_model("initial-exec")));
+/* Depth of our handler in the chain on this thread (see sigsegv.h), with the frame address and
+ * ucontext of each active level. initial-exec: a TLS access from a signal handler must not
+ * allocate, which the dynamic TLS model may do in a dlopen'ed module on first use. */
+#define GLC_TLS __attribute__((tls_model("initial-exec")))
+static _Thread_local int t_depth GLC_TLS;
+static _Thread_local uintptr_t t_frame[GLC_SEGV_MAX_CHAIN + 1] GLC_TLS;
+static _Thread_local void *t_uc[GLC_SEGV_MAX_CHAIN + 1] GLC_TLS;
 
 /* Mapping count estimate (see glc_segv_vma_pressure). */
 static atomic_long g_vma_base = -1;
@@ -187,9 +190,22 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
         }
     }
 
-    struct sigaction next;
+    /* Are we really nested inside our own chaining (a displacer calling "its previous
+     * handler", i.e. us, directly with the arguments we gave it, or restoring us and raising)?
+     * A depth left over by a chained handler that never returned (siglongjmp) must not count:
+     * a nested call runs strictly below the outer one on the stack and either passes the same
+     * ucontext or comes from raise(). */
     int depth = t_depth;
-    if (t && depth >= 0 && depth < t->nchain) {
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    if (depth > 0) {
+        int nested = depth <= GLC_SEGV_MAX_CHAIN && frame < t_frame[depth - 1] &&
+                     (uc == t_uc[depth - 1] || (si && si->si_code <= 0));
+        if (!nested)
+            depth = 0;
+    }
+
+    struct sigaction next;
+    if (t && depth < t->nchain) {
         next = t->chain[depth];
     } else {
         memset(&next, 0, sizeof next);
@@ -197,6 +213,10 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
     }
     atomic_fetch_sub(&g_readers[idx], 1);
 
+    if (depth <= GLC_SEGV_MAX_CHAIN) {
+        t_frame[depth] = frame;
+        t_uc[depth] = uc;
+    }
     t_depth = depth + 1;
     call_next(&next, sig, si, uc);
     t_depth = depth;

@@ -18,7 +18,13 @@
  * action, by restoring SIG_DFL and letting the fault repeat / re-raising). A handler installed
  * later that displaces ours is detected by glc_segv_ensure_installed() (called at collect time):
  * ours goes back on top and chains to the displacer, which usually chains back to us; a
- * per-thread depth counter then routes that call further down the chain, so there is no loop.
+ * per-thread depth counter then routes that call further down the chain, so there is no loop
+ * (a depth left behind by a chained handler that escaped with siglongjmp is recognised from the
+ * stack position and ucontext and ignored).
+ *
+ * Our handler is installed with SA_SIGINFO | SA_ONSTACK | SA_NODEFER: SA_NODEFER so that a
+ * displacer which chains by restoring the previous handler and raising (Python's faulthandler)
+ * re-enters us at once, while the depth still says where we are in the chain.
  */
 #ifndef GLC_SIGSEGV_H
 #define GLC_SIGSEGV_H

@@ -6,6 +6,7 @@
 #include "trackbench.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -309,4 +310,53 @@ unsigned glc_test_segv_max_window(void)
 void glc_test_set_max_map_count(long n)
 {
     glc_segv_test_set_max_map_count(n);
+}
+
+/* A SIGSEGV handler that escapes with siglongjmp (memory probers, some hosts do this). */
+static sigjmp_buf g_probe_jmp;
+static volatile sig_atomic_t g_probe_armed;
+static struct sigaction g_probe_prev;
+
+static void probe_handler(int sig, siginfo_t *si, void *uc)
+{
+    if (g_probe_armed) {
+        g_probe_armed = 0;
+        siglongjmp(g_probe_jmp, 1);
+    }
+    const struct sigaction *p = &g_probe_prev;
+    if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) {
+        if (p->sa_flags & SA_SIGINFO)
+            p->sa_sigaction(sig, si, uc);
+        else
+            p->sa_handler(sig);
+        return;
+    }
+    signal(sig, SIG_DFL);
+    if (!si || si->si_code <= 0)
+        raise(sig);
+}
+
+int glc_test_install_jmp_probe_handler(void)
+{
+    struct sigaction sa, cur;
+    if (sigaction(SIGSEGV, NULL, &cur) != 0)
+        return -errno;
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == probe_handler)
+        return 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = probe_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    g_probe_prev = cur;
+    return sigaction(SIGSEGV, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+int glc_test_jmp_probe(void *addr)
+{
+    if (sigsetjmp(g_probe_jmp, 1))
+        return 1;
+    g_probe_armed = 1;
+    *(volatile char *)addr = 1;
+    g_probe_armed = 0;
+    return 0;
 }

@@ -60,6 +60,11 @@ unsigned long glc_test_foreign_segv_own(void);
 uint64_t glc_test_random_writes(void *base, size_t len, uint64_t seed, uint64_t iters,
                                 uint32_t tag);
 
+/* A SIGSEGV handler that escapes with siglongjmp when armed (else chains to the one it
+ * displaced), and a probe that writes one byte at addr: 1 if that faulted, 0 if not. */
+int glc_test_install_jmp_probe_handler(void);
+int glc_test_jmp_probe(void *addr);
+
 /* sigsegv.c internals the tests look at (sigsegv.h stays out of the binding). */
 int glc_test_segv_installed(void);            /* our SIGSEGV handler is the installed one */
 int glc_test_segv_ensure_installed(void);     /* glc_segv_ensure_installed() */

@@ -239,7 +239,9 @@ void glc_region_get_stats(const glc_region *r, glc_track_stats *out)
     out->write_faults = r->has_segv ? atomic_load(&m->segv.faults) : 0;
     out->scans = atomic_load(&m->scans);
     out->pages_dirty = atomic_load(&m->pages_dirty);
-    out->degraded = r->has_segv && r->segv.kind == GLC_SEGV_TRACK ? (uint64_t)atomic_load(&m->segv.degraded) : 0;
+    out->degraded = r->has_segv && r->segv.kind == GLC_SEGV_TRACK
+                        ? (uint64_t)atomic_load(&m->segv.degraded)
+                        : 0;
 }
 
 glc_tracker_kind glc_region_kind(const glc_region *r)
