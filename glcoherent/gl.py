@@ -100,6 +100,21 @@ class Instance:
             raise OSError(-rc, f"cannot create a glcoherent instance below "
                                f"{format_size(self.limit)}")
         self._ptr = out[0]
+        self._owned = True
+
+    @classmethod
+    def attach(cls, address: int) -> Instance:
+        """Wrap an instance that lives elsewhere in the process (the interposer's); it is
+        neither configured nor destroyed from here."""
+        self = cls.__new__(cls)
+        api = ffi.new("const void **")
+        lib.glcoherent_get_api(1, api)
+        self._api = ffi.cast("const glcoherent_api_1 *", api[0])
+        self._ptr = ffi.cast("glcoherent_instance *", address)
+        self._owned = False
+        self.limit = int(self._api.limit(self._ptr))
+        self.requested_tracker = self.tracker
+        return self
 
     @property
     def tracker(self) -> str:
@@ -123,9 +138,20 @@ class Instance:
         return Stats(**{f.name: getattr(st, f.name) for f in fields(Stats)})
 
     def close(self) -> None:
-        if getattr(self, "_ptr", None) is not None:
+        if getattr(self, "_ptr", None) is not None and self._owned:
             self._api.destroy(self._ptr)
-            self._ptr = None
+        self._ptr = None
+
+
+def preload_instance() -> Optional[int]:
+    """Address of the interposer's instance when libglcoherent_preload.so is loaded (the
+    program runs under `glcoherent run`), else None."""
+    try:
+        fn = ctypes.CDLL(None).glcoherent_preload_instance
+    except AttributeError:
+        return None
+    fn.restype = ctypes.c_void_p
+    return fn() or None
 
 
 # ---- PyOpenGL redirection ----------------------------------------------------------------------
@@ -211,6 +237,11 @@ class Installation:
         self._egl_patch = (egl_mod, orig)
 
     def apply(self) -> None:
+        if not self.instance._owned:
+            # Under the interposer PyOpenGL already resolves through the wrapped entry points
+            # (its dlsym is hooked); a second layer on top would only see low pointers.
+            log.info("glcoherent is already active through the interposer; using its instance")
+            return
         import OpenGL.GL  # noqa: F401 - loads the core entry points to redirect
         for extra in ("OpenGL.GL.ARB.buffer_storage", "OpenGL.GL.ARB.direct_state_access",
                       "OpenGL.GL.ARB.query_buffer_object", "OpenGL.GL.ARB.indirect_parameters",
@@ -280,7 +311,9 @@ def install(limit: Optional[str | int] = None, tracker: Optional[str] = None) ->
     with _lock:
         if _current is not None:
             return _current
-        inst = Instance(limit=limit, tracker=tracker)
+        preloaded = preload_instance()
+        inst = (Instance.attach(preloaded) if preloaded
+                else Instance(limit=limit, tracker=tracker))
         _instances.append(inst)
         inst_ = Installation(inst)
         inst_.apply()
