@@ -38,7 +38,7 @@ struct glc_group {
     size_t nwritable, capwritable;
     fence_rec *fences;
     size_t nfences, capfences;
-    uint64_t write_seq;        /* bumped by every GPU write to a readable mapping */
+    uint64_t write_seq;        /* bumped by every GPU write to a persistent mapping */
     size_t nflush;             /* persistent writable shadows (atomic reads) */
     size_t ncand;              /* persistent mappings that shaders may write (atomic reads) */
     size_t npending;           /* mappings with GPU writes to bring back (atomic reads) */
@@ -466,7 +466,10 @@ static void prepare_write(glcoherent_instance *inst, glc_map *m)
 
 static void mark_written(glc_group *g, glc_map *m)
 {
-    if (!m->shadow || !m->persistent || !(m->access & GL_MAP_READ_BIT))
+    /* Write-only persistent maps too: programs read them (piglit bufferstorage-persistent
+     * read maps WRITE|PERSISTENT and reads GPU results through the pointer, as drivers allow),
+     * and merge mode keeps the copy-back byte exact. */
+    if (!m->shadow || !m->persistent)
         return;
     m->pending_seq = ++g->write_seq;
     set_pending(g, m, 1);
