@@ -26,6 +26,9 @@ LISTS = {
         glDrawTransformFeedback glDrawTransformFeedbackInstanced glDrawTransformFeedbackStream
         glDrawTransformFeedbackStreamInstanced glDispatchCompute glDispatchComputeIndirect
         glEnd
+        glDrawArraysInstancedEXT glDrawElementsInstancedEXT glMultiDrawArraysIndirectAMD
+        glMultiDrawElementsIndirectAMD glDrawArraysEXT glDrawRangeElementsEXT glMultiDrawArraysEXT
+        glMultiDrawElementsEXT glDispatchComputeGroupSizeARB
     """,
     # Read the pixel unpack buffer: flush before.
     "GLC_GL_UNPACK": """
@@ -35,16 +38,34 @@ LISTS = {
         glTextureSubImage1D glTextureSubImage2D glTextureSubImage3D
         glCompressedTextureSubImage1D glCompressedTextureSubImage2D glCompressedTextureSubImage3D
         glDrawPixels glBitmap glPolygonStipple
+        glCompressedTexImage1DARB glCompressedTexImage2DARB glCompressedTexImage3DARB
+        glCompressedTexSubImage1DARB glCompressedTexSubImage2DARB glCompressedTexSubImage3DARB
+        glTexImage3DEXT glTexSubImage1DEXT glTexSubImage2DEXT glTexSubImage3DEXT
+        glTextureImage1DEXT glTextureImage2DEXT glTextureImage3DEXT
+        glTextureSubImage1DEXT glTextureSubImage2DEXT glTextureSubImage3DEXT
+        glCompressedTextureImage1DEXT glCompressedTextureImage2DEXT glCompressedTextureImage3DEXT
+        glCompressedTextureSubImage1DEXT glCompressedTextureSubImage2DEXT
+        glCompressedTextureSubImage3DEXT
+        glMultiTexImage1DEXT glMultiTexImage2DEXT glMultiTexImage3DEXT
+        glMultiTexSubImage1DEXT glMultiTexSubImage2DEXT glMultiTexSubImage3DEXT
+        glCompressedMultiTexImage1DEXT glCompressedMultiTexImage2DEXT
+        glCompressedMultiTexImage3DEXT glCompressedMultiTexSubImage1DEXT
+        glCompressedMultiTexSubImage2DEXT glCompressedMultiTexSubImage3DEXT
     """,
     # Write the pixel pack buffer, or client memory (a synchronous readback: a sync point).
     "GLC_GL_PACK": """
         glReadPixels glReadnPixels glGetTexImage glGetTextureImage glGetTextureSubImage
         glGetCompressedTexImage glGetCompressedTextureImage glGetCompressedTextureSubImage
         glGetnTexImage glGetnCompressedTexImage
+        glReadnPixelsARB glGetnTexImageARB glGetnCompressedTexImageARB glGetCompressedTexImageARB
+        glGetTextureImageEXT glGetCompressedTextureImageEXT glGetMultiTexImageEXT
+        glGetCompressedMultiTexImageEXT
     """,
     # Write into the query buffer when one is bound.
     "GLC_GL_QUERYOBJ": """
         glGetQueryObjectiv glGetQueryObjectuiv glGetQueryObjecti64v glGetQueryObjectui64v
+        glGetQueryObjectivARB glGetQueryObjectuivARB glGetQueryObjecti64vEXT
+        glGetQueryObjectui64vEXT
     """,
     # Ordinary calls that only give pending GPU writes a chance to come back (polling).
     "GLC_GL_POLL": """
@@ -54,6 +75,7 @@ LISTS = {
     # Hand-written wrappers in gl_wrap.c.
     "GLC_GL_SPECIAL": """
         glBufferStorage glNamedBufferStorage glNamedBufferStorageEXT
+        glBufferStorageMemEXT glNamedBufferStorageMemEXT
         glBufferData glBufferDataARB glNamedBufferData glNamedBufferDataEXT
         glMapBuffer glMapBufferARB glMapBufferRange glMapNamedBuffer glMapNamedBufferEXT
         glMapNamedBufferRange glMapNamedBufferRangeEXT
@@ -71,16 +93,17 @@ LISTS = {
         glGetQueryBufferObjectiv glGetQueryBufferObjectuiv glGetQueryBufferObjecti64v
         glGetQueryBufferObjectui64v
         glBindBufferBase glBindBufferRange glBindBuffersBase glBindBuffersRange
+        glBindBufferBaseEXT glBindBufferRangeEXT glBindBufferOffsetEXT
         glTransformFeedbackBufferBase glTransformFeedbackBufferRange
         glTexBuffer glTexBufferARB glTexBufferRange glTextureBuffer glTextureBufferRange
-        glTextureBufferEXT glTextureBufferRangeEXT
+        glTextureBufferEXT glTextureBufferRangeEXT glMultiTexBufferEXT
         glFinish glFenceSync glClientWaitSync glGetSynciv glDeleteSync
         glMemoryBarrier glMemoryBarrierByRegion glGetError
     """,
     # Real entry points the layer calls but does not wrap.
     "GLC_GL_INTERNAL": """
         glGetString glGetBufferParameteriv glGetNamedBufferParameteriv
-        glGetNamedBufferParameterivEXT
+        glGetNamedBufferParameterivEXT glGetBufferParameteri64v glGetNamedBufferParameteri64v
     """,
 }
 

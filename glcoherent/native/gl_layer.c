@@ -9,6 +9,17 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* One context's GPU writes to a mapping that no sync point has covered yet. A sync point covers
+ * the writes of the context that made it (glFinish, or the context a fence was made in) up to
+ * the write sequence number it was made at; ctx 0 stands for "any context" (writes of a
+ * destroyed context, or of more writer contexts than a mapping keeps apart). */
+typedef struct glc_writer {
+    uint64_t ctx;
+    uint64_t seq;
+} glc_writer;
+
+#define GLC_MAP_WRITERS 4
+
 struct glc_map {
     GLuint name;
     glc_shadow *shadow;        /* NULL: the driver pointer was already low, handed out as is */
@@ -20,12 +31,14 @@ struct glc_map {
     int persistent;
     int gpu_writable;          /* bound where shaders may write it */
     int pending;               /* GPU writes not yet brought back */
-    uint64_t pending_seq;
+    glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
+    unsigned nwriters;
 };
 
 typedef struct fence_rec {
     GLsync sync;
-    uint64_t seq;
+    uint64_t seq;              /* group write sequence when the fence was made */
+    uint64_t ctx;              /* id of the context it was made in */
 } fence_rec;
 
 struct glc_group {
@@ -42,11 +55,19 @@ struct glc_group {
     size_t nflush;             /* persistent writable shadows (atomic reads) */
     size_t ncand;              /* persistent mappings that shaders may write (atomic reads) */
     size_t npending;           /* mappings with GPU writes to bring back (atomic reads) */
-    GLsync poll_fence;
-    uint64_t poll_seq;
+    fence_rec *polls;          /* the layer's own polling fences, at most one per context */
+    size_t npolls, cappolls;
 };
 
+static void group_forget_ctx(glc_group *g, uint64_t ctx);
+
 static _Thread_local glc_ctx *tls_ctx;
+/* Bumped whenever a context record is freed: a thread whose tls_ctx was set before the bump
+ * checks that its record still exists before using it (another thread may have destroyed the
+ * context after this thread last made a call with it current). */
+static uint64_t ctx_generation;
+static _Thread_local uint64_t tls_generation;
+static uint64_t next_ctx_id = 1;
 static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
 static glcoherent_instance *instances;
 
@@ -234,6 +255,7 @@ static void group_unref(glcoherent_instance *inst, glc_group *g)
     free(g->maps);
     free(g->writable);
     free(g->fences);
+    free(g->polls); /* the fences themselves go with the share group's last context */
     pthread_mutex_destroy(&g->lock);
     free(g);
 }
@@ -255,6 +277,7 @@ static glc_ctx *new_ctx(glcoherent_instance *inst, void *native, glc_ctx *share)
         return NULL;
     c->inst = inst;
     c->native = native;
+    c->id = ADD(next_ctx_id, 1);
     if (share) {
         c->group = share->group;
         c->group->refs++;
@@ -293,8 +316,10 @@ void glc_context_destroyed(glcoherent_instance *inst, void *native)
             *pp = c->next;
             if (tls_ctx == c)
                 tls_ctx = NULL;
+            group_forget_ctx(c->group, c->id);
             group_unref(inst, c->group);
             free(c);
+            ADD(ctx_generation, 1);
             break;
         }
     }
@@ -309,6 +334,7 @@ void glc_make_current(glcoherent_instance *inst, void *native)
         return;
     }
     pthread_mutex_lock(&inst->lock);
+    tls_generation = LOAD(ctx_generation);
     glc_ctx *c = find_ctx(inst, native);
     if (!c)
         c = new_ctx(inst, native, NULL);
@@ -316,9 +342,31 @@ void glc_make_current(glcoherent_instance *inst, void *native)
     tls_ctx = c;
 }
 
+/* Is c (compared as a pointer, never dereferenced) still a live context record? */
+static int ctx_alive(const glc_ctx *c)
+{
+    int alive = 0;
+    pthread_mutex_lock(&instances_lock);
+    for (glcoherent_instance *i = instances; i && !alive; i = i->next_instance) {
+        pthread_mutex_lock(&i->lock);
+        for (glc_ctx *x = i->contexts; x && !alive; x = x->next)
+            alive = x == c;
+        pthread_mutex_unlock(&i->lock);
+    }
+    pthread_mutex_unlock(&instances_lock);
+    return alive;
+}
+
 glc_ctx *glc_current(void)
 {
     glc_ctx *c = tls_ctx;
+    if (c && tls_generation != LOAD(ctx_generation)) {
+        /* Contexts were destroyed since this thread last looked: drop a dangling record. */
+        uint64_t gen = LOAD(ctx_generation);
+        if (!ctx_alive(c))
+            tls_ctx = c = NULL;
+        tls_generation = gen;
+    }
     glcoherent_instance *inst = c ? c->inst : glc_first_instance();
     if (!inst || !inst->cfg.get_current)
         return c;
@@ -435,17 +483,41 @@ static void copy_back(glc_map *m)
     glc_shadow_copy_back(m->shadow, m->driver, 0, (size_t)m->length);
 }
 
-/* Bring back every pending mapping; clear those whose writes were issued at or before seq. */
-static void copy_back_upto(glc_group *g, uint64_t seq)
+/* A sync point: the GPU writes that context `ctx` issued up to write sequence `seq` are
+ * complete. Bring back every pending mapping (writes of other contexts that happen to be done
+ * come along), and clear the writes this sync covers; a mapping stays pending while some
+ * context's writes to it are not covered (glFinish in one context says nothing about another
+ * context's commands). seq 0 covers nothing (a fence we do not know). */
+static void cover(glc_group *g, uint64_t ctx, uint64_t seq)
 {
     for (size_t i = 0; i < g->nmaps && g->npending; i++) {
         glc_map *m = g->maps[i];
         if (!m->pending)
             continue;
         copy_back(m);
-        if (m->pending_seq <= seq)
+        unsigned keep = 0;
+        for (unsigned k = 0; k < m->nwriters; k++) {
+            glc_writer w = m->writers[k];
+            if ((w.ctx == ctx || w.ctx == 0) && w.seq <= seq)
+                continue;
+            m->writers[keep++] = w;
+        }
+        m->nwriters = keep;
+        if (!keep)
             set_pending(g, m, 0);
     }
+}
+
+/* Context `ctx` is going away: its uncovered writes become "any context's" (they complete on
+ * their own; whichever sync point comes next may clear them). */
+static void group_forget_ctx(glc_group *g, uint64_t ctx)
+{
+    pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < g->nmaps; i++)
+        for (unsigned k = 0; k < g->maps[i]->nwriters; k++)
+            if (g->maps[i]->writers[k].ctx == ctx)
+                g->maps[i]->writers[k].ctx = 0;
+    pthread_mutex_unlock(&g->lock);
 }
 
 /* Before a command may write m: make flushes byte exact from now on. */
@@ -464,14 +536,27 @@ static void prepare_write(glcoherent_instance *inst, glc_map *m)
     }
 }
 
-static void mark_written(glc_group *g, glc_map *m)
+/* Context `ctx` issued a command that may write m. */
+static void mark_written(glc_group *g, glc_map *m, uint64_t ctx)
 {
     /* Write-only persistent maps too: programs read them (piglit bufferstorage-persistent
      * read maps WRITE|PERSISTENT and reads GPU results through the pointer, as drivers allow),
      * and merge mode keeps the copy-back byte exact. */
     if (!m->shadow || !m->persistent)
         return;
-    m->pending_seq = ++g->write_seq;
+    uint64_t seq = ++g->write_seq;
+    unsigned k = 0;
+    while (k < m->nwriters && m->writers[k].ctx != ctx)
+        k++;
+    if (k == m->nwriters) {
+        if (m->nwriters < GLC_MAP_WRITERS) {
+            m->nwriters++;
+        } else {
+            k = GLC_MAP_WRITERS - 1; /* more writers than slots: fold into "any context" */
+            ctx = 0;
+        }
+    }
+    m->writers[k] = (glc_writer){ctx, seq};
     set_pending(g, m, 1);
 }
 
@@ -518,7 +603,7 @@ void glc_after_draw(glc_ctx *c)
     pthread_mutex_lock(&g->lock);
     for (size_t i = 0; i < g->nmaps; i++)
         if (candidate(g->maps[i]))
-            mark_written(g, g->maps[i]);
+            mark_written(g, g->maps[i], c->id);
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -545,10 +630,23 @@ void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr siz
     pthread_mutex_lock(&g->lock);
     glc_map *m = find_map(g, name);
     if (m)
-        mark_written(g, m);
+        mark_written(g, m, c->id);
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Does context ctx have uncovered writes in the group? */
+static int has_writes_by(glc_group *g, uint64_t ctx)
+{
+    for (size_t i = 0; i < g->nmaps; i++)
+        for (unsigned k = 0; k < g->maps[i]->nwriters; k++)
+            if (g->maps[i]->writers[k].ctx == ctx || g->maps[i]->writers[k].ctx == 0)
+                return 1;
+    return 0;
+}
+
+/* Polling without a fence of the application's (wined3d's query buffers): each context that
+ * has uncovered writes gets one polling fence of ours; any wrapped call in any context of the
+ * group checks them all (sync objects are shared) without waiting. */
 void glc_poll(glc_ctx *c)
 {
     glc_group *g = c->group;
@@ -558,19 +656,35 @@ void glc_poll(glc_ctx *c)
     if (!gl->glFenceSync || !gl->glClientWaitSync || !gl->glDeleteSync)
         return;
     pthread_mutex_lock(&g->lock);
-    if (g->poll_fence) {
-        GLenum r = gl->glClientWaitSync(g->poll_fence, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
-        if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED) {
-            copy_back_upto(g, g->poll_seq);
-            gl->glDeleteSync(g->poll_fence);
-            g->poll_fence = NULL;
-        } else if (r == GL_WAIT_FAILED) {
-            g->poll_fence = NULL;
+    int own = 0;
+    for (size_t i = 0; i < g->npolls;) {
+        fence_rec f = g->polls[i];
+        GLenum r = gl->glClientWaitSync(f.sync, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
+        if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED || r == GL_WAIT_FAILED) {
+            if (r != GL_WAIT_FAILED) {
+                cover(g, f.ctx, f.seq);
+                gl->glDeleteSync(f.sync);
+            }
+            g->polls[i] = g->polls[--g->npolls];
+            continue;
         }
+        own |= f.ctx == c->id;
+        i++;
     }
-    if (g->npending && !g->poll_fence) {
-        g->poll_fence = gl->glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
-        g->poll_seq = g->write_seq;
+    if (g->npending && !own && has_writes_by(g, c->id)) {
+        if (g->npolls == g->cappolls) {
+            size_t cap = g->cappolls ? g->cappolls * 2 : 4;
+            fence_rec *v = realloc(g->polls, cap * sizeof *v);
+            if (!v) {
+                pthread_mutex_unlock(&g->lock);
+                return;
+            }
+            g->polls = v;
+            g->cappolls = cap;
+        }
+        GLsync s = gl->glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+        if (s)
+            g->polls[g->npolls++] = (fence_rec){s, g->write_seq, c->id};
     }
     pthread_mutex_unlock(&g->lock);
 }
@@ -581,7 +695,7 @@ void glc_sync_all(glc_ctx *c)
     if (!LOAD(g->npending))
         return;
     pthread_mutex_lock(&g->lock);
-    copy_back_upto(g, UINT64_MAX);
+    cover(g, c->id, UINT64_MAX);
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -622,7 +736,7 @@ void glc_fence_created(glc_ctx *c, GLsync sync)
         g->fences = f;
         g->capfences = cap;
     }
-    g->fences[g->nfences++] = (fence_rec){sync, g->write_seq};
+    g->fences[g->nfences++] = (fence_rec){sync, g->write_seq, c->id};
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -644,13 +758,13 @@ void glc_fence_signalled(glc_ctx *c, GLsync sync)
     if (!LOAD(g->npending))
         return;
     pthread_mutex_lock(&g->lock);
-    uint64_t seq = 0; /* unknown fence: bring data back but keep it pending */
+    fence_rec f = {sync, 0, 0}; /* unknown fence: bring data back but keep it pending */
     for (size_t i = 0; i < g->nfences; i++)
         if (g->fences[i].sync == sync) {
-            seq = g->fences[i].seq;
+            f = g->fences[i];
             break;
         }
-    copy_back_upto(g, seq);
+    cover(g, f.ctx, f.seq);
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -699,11 +813,29 @@ GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
     case GL_PARAMETER_BUFFER: binding = GL_PARAMETER_BUFFER_BINDING; need = 46; break;
     default: return 0;
     }
-    if (need && gl_version(c) < need && gl_version(c) > 0)
-        return 0;
+    glc_dispatch *gl = &c->inst->gl;
     GLint v = 0;
-    if (c->inst->gl.glGetIntegerv)
-        c->inst->gl.glGetIntegerv(binding, &v);
+    if (!gl->glGetIntegerv)
+        return 0;
+    if (need && gl_version(c) < need && gl_version(c) > 0) {
+        /* Older than the version that made the target core, but an extension may provide it
+         * (ARB_indirect_parameters' PARAMETER_BUFFER in 4.5, ARB_query_buffer_object in 4.3,
+         * ES 3.1 SSBOs): query it anyway, without letting a possible INVALID_ENUM reach the
+         * application. Errors the driver already holds move into our queue first, so the order
+         * the application sees stays the same. A buffer recorded under name 0 would never be
+         * found again (delete, unmap, writes), so guessing is not an option. */
+        if (!gl->glGetError)
+            return 0;
+        GLenum e;
+        while (c->nerrors < 15 && (e = gl->glGetError()) != GL_NO_ERROR)
+            c->errors[c->nerrors++] = e;
+        gl->glGetIntegerv(binding, &v);
+        int failed = 0;
+        for (int i = 0; i < 16 && gl->glGetError() != GL_NO_ERROR; i++)
+            failed = 1;
+        return failed ? 0 : (GLuint)v;
+    }
+    gl->glGetIntegerv(binding, &v);
     return (GLuint)v;
 }
 

@@ -5,6 +5,11 @@
  * pending copy-backs, behind one mutex. The wrapped entry points (gl_wrap.c) find the current
  * context through a thread-local pointer and call into this module.
  *
+ * Pending GPU writes are kept per issuing context: a sync point covers only the writes of the
+ * context whose commands it waited for (glFinish: the calling context; a fence: the context it
+ * was made in, wherever it is waited), so one context's glFinish cannot mark another context's
+ * unfinished writes as done.
+ *
  * The application's GL calls are forwarded to the driver with the application's own arguments
  * (storage flags, map access bits), so all app-visible state and the driver's errors stay
  * exactly the driver's; glcoherent only swaps the pointer a map returns for a low shadow and
@@ -66,6 +71,7 @@ struct glc_ctx {
     void *native;
     glc_group *group;
     glc_ctx *next;
+    uint64_t id;                   /* unique, never reused: names the issuer of GPU writes */
     /* Emulated errors, queued behind the driver's (drained first) so glGetError keeps order. */
     GLenum errors[16];
     unsigned nerrors;
@@ -102,7 +108,8 @@ void glc_before_write(glc_ctx *c, GLuint name);
 void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* Buffer currently bound to target in this context (0 when none or unknown target). */
 GLuint glc_bound_buffer(glc_ctx *c, GLenum target);
-/* A sync point that guarantees completion of everything issued so far. */
+/* A sync point that guarantees completion of everything this context issued so far
+ * (glFinish): GPU writes issued by other contexts of the group stay pending. */
 void glc_sync_all(glc_ctx *c);
 /* A fence became signalled: bring back writes issued before it. */
 void glc_fence_signalled(glc_ctx *c, GLsync sync);

@@ -139,6 +139,25 @@ static void APIENTRY w_glNamedBufferStorageEXT(GLuint buffer, GLsizeiptr size, c
     glc_storage_changed(c, buffer, 0);
 }
 
+/* EXT_memory_object: storage from imported memory; the same re-specification rules. */
+static void APIENTRY w_glBufferStorageMemEXT(GLenum target, GLsizeiptr size, GLuint memory,
+                                             GLuint64 offset)
+{
+    ENTER_VOID(glBufferStorageMemEXT, (target, size, memory, offset));
+    glc_flush_all(c);
+    gl->glBufferStorageMemEXT(target, size, memory, offset);
+    glc_storage_changed(c, glc_bound_buffer(c, target), target);
+}
+
+static void APIENTRY w_glNamedBufferStorageMemEXT(GLuint buffer, GLsizeiptr size, GLuint memory,
+                                                  GLuint64 offset)
+{
+    ENTER_VOID(glNamedBufferStorageMemEXT, (buffer, size, memory, offset));
+    glc_flush_all(c);
+    gl->glNamedBufferStorageMemEXT(buffer, size, memory, offset);
+    glc_storage_changed(c, buffer, 0);
+}
+
 static void APIENTRY w_glBufferData(GLenum target, GLsizeiptr size, const void *data,
                                     GLenum usage)
 {
@@ -204,10 +223,21 @@ static GLbitfield access_bits(GLenum access)
     }
 }
 
+/* The mapped length of a whole-buffer map. 64-bit queries first: GL_BUFFER_SIZE of a buffer of
+ * 2 GiB or more does not fit the GLint of glGetBufferParameteriv. */
 static GLsizeiptr buffer_size(glc_ctx *c, GLuint name, GLenum target)
 {
     glc_dispatch *gl = &c->inst->gl;
+    GLint64 size64 = 0;
     GLint size = 0;
+    if (target && gl->glGetBufferParameteri64v) {
+        gl->glGetBufferParameteri64v(target, GL_BUFFER_SIZE, &size64);
+        return (GLsizeiptr)size64;
+    }
+    if (!target && gl->glGetNamedBufferParameteri64v) {
+        gl->glGetNamedBufferParameteri64v(name, GL_BUFFER_SIZE, &size64);
+        return (GLsizeiptr)size64;
+    }
     if (target && gl->glGetBufferParameteriv)
         gl->glGetBufferParameteriv(target, GL_BUFFER_SIZE, &size);
     else if (gl->glGetNamedBufferParameteriv)
@@ -586,6 +616,33 @@ static void APIENTRY w_glBindBufferRange(GLenum target, GLuint index, GLuint buf
     gl->glBindBufferRange(target, index, buffer, offset, size);
 }
 
+/* EXT_transform_feedback names of the same bindings. */
+static void APIENTRY w_glBindBufferBaseEXT(GLenum target, GLuint index, GLuint buffer)
+{
+    ENTER_VOID(glBindBufferBaseEXT, (target, index, buffer));
+    if (shader_writable_target(target))
+        glc_buffer_gpu_writable(c, buffer);
+    gl->glBindBufferBaseEXT(target, index, buffer);
+}
+
+static void APIENTRY w_glBindBufferRangeEXT(GLenum target, GLuint index, GLuint buffer,
+                                            GLintptr offset, GLsizeiptr size)
+{
+    ENTER_VOID(glBindBufferRangeEXT, (target, index, buffer, offset, size));
+    if (shader_writable_target(target))
+        glc_buffer_gpu_writable(c, buffer);
+    gl->glBindBufferRangeEXT(target, index, buffer, offset, size);
+}
+
+static void APIENTRY w_glBindBufferOffsetEXT(GLenum target, GLuint index, GLuint buffer,
+                                             GLintptr offset)
+{
+    ENTER_VOID(glBindBufferOffsetEXT, (target, index, buffer, offset));
+    if (shader_writable_target(target))
+        glc_buffer_gpu_writable(c, buffer);
+    gl->glBindBufferOffsetEXT(target, index, buffer, offset);
+}
+
 static void APIENTRY w_glBindBuffersBase(GLenum target, GLuint first, GLsizei count,
                                          const GLuint *buffers)
 {
@@ -675,6 +732,14 @@ static void APIENTRY w_glTextureBufferRangeEXT(GLuint texture, GLenum target,
     ENTER_VOID(glTextureBufferRangeEXT, (texture, target, internalformat, buffer, offset, size));
     glc_buffer_gpu_writable(c, buffer);
     gl->glTextureBufferRangeEXT(texture, target, internalformat, buffer, offset, size);
+}
+
+static void APIENTRY w_glMultiTexBufferEXT(GLenum texunit, GLenum target,
+                                            GLenum internalformat, GLuint buffer)
+{
+    ENTER_VOID(glMultiTexBufferEXT, (texunit, target, internalformat, buffer));
+    glc_buffer_gpu_writable(c, buffer);
+    gl->glMultiTexBufferEXT(texunit, target, internalformat, buffer);
 }
 
 /* ---- sync ----------------------------------------------------------------------------------- */
