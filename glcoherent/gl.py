@@ -171,7 +171,7 @@ class Installation:
         self._names = set(wrapped_names())
         self._orig_construct = None
         self._platform = None
-        self._egl_patch: Optional[Tuple[object, object]] = None
+        self._egl_patch: Optional[Tuple[object, object, object]] = None
 
     # a ctypes function object of PyOpenGL -> our wrapper
     def _redirect(self, fn) -> None:
@@ -218,23 +218,31 @@ class Installation:
         plat.constructFunction = construct
 
     def _hook_egl_contexts(self) -> None:
-        """Tell the layer which contexts share objects when the app uses OpenGL.EGL."""
+        """Tell the layer which contexts share objects, and which die, when the app uses
+        OpenGL.EGL (a handle the driver reuses must not inherit a dead context's records)."""
         egl_mod = sys.modules.get("OpenGL.EGL")
         if egl_mod is None or not hasattr(egl_mod, "eglCreateContext"):
             return
-        orig = egl_mod.eglCreateContext
+        create, destroy = egl_mod.eglCreateContext, egl_mod.eglDestroyContext
         inst = self.instance
 
+        def handle(ctx) -> int:
+            return ctypes.cast(ctx, ctypes.c_void_p).value or 0 if ctx else 0
+
         def eglCreateContext(display, config, share, attribs):  # noqa: N802 - GL name
-            ctx = orig(display, config, share, attribs)
-            handle = ctypes.cast(ctx, ctypes.c_void_p).value if ctx else 0
-            share_h = ctypes.cast(share, ctypes.c_void_p).value if share else 0
-            if handle:
-                inst.context_created(handle, share_h or None)
+            ctx = create(display, config, share, attribs)
+            if handle(ctx):
+                inst.context_created(handle(ctx), handle(share) or None)
             return ctx
 
+        def eglDestroyContext(display, ctx):  # noqa: N802 - GL name
+            if handle(ctx):
+                inst.context_destroyed(handle(ctx))
+            return destroy(display, ctx)
+
         egl_mod.eglCreateContext = eglCreateContext
-        self._egl_patch = (egl_mod, orig)
+        egl_mod.eglDestroyContext = eglDestroyContext
+        self._egl_patch = (egl_mod, create, destroy)
 
     def apply(self) -> None:
         if not self.instance._owned:
@@ -281,8 +289,8 @@ class Installation:
             self._platform.constructFunction = self._orig_construct
             self._platform = None
         if self._egl_patch is not None:
-            mod, orig = self._egl_patch
-            mod.eglCreateContext = orig
+            mod, create, destroy = self._egl_patch
+            mod.eglCreateContext, mod.eglDestroyContext = create, destroy
             self._egl_patch = None
 
     @property
