@@ -250,6 +250,7 @@ static void group_unref(glcoherent_instance *inst, glc_group *g)
 {
     if (--g->refs > 0)
         return;
+    STORE(inst->ngroups, inst->ngroups - 1);
     for (size_t i = 0; i < g->nmaps; i++)
         map_free(inst, g->maps[i]);
     free(g->maps);
@@ -287,6 +288,7 @@ static glc_ctx *new_ctx(glcoherent_instance *inst, void *native, glc_ctx *share)
             free(c);
             return NULL;
         }
+        STORE(inst->ngroups, inst->ngroups + 1);
     }
     c->next = inst->contexts;
     inst->contexts = c;
@@ -380,6 +382,14 @@ glc_ctx *glc_current(void)
     }
     glc_make_current(inst, native);
     return tls_ctx;
+}
+
+glc_ctx *glc_current_fast(void)
+{
+    glc_ctx *c = tls_ctx;
+    if (c && tls_generation == LOAD(ctx_generation) && LOAD(c->inst->ngroups) <= 1)
+        return c;
+    return glc_current();
 }
 
 void glc_instance_destroy(glcoherent_instance *inst)

@@ -17,7 +17,7 @@
 #define W_DRAW(ret, name, params, args)              \
     static ret APIENTRY w_##name params              \
     {                                                \
-        glc_ctx *c = glc_current();                  \
+        glc_ctx *c = glc_current_fast();                  \
         if (!c) {                                    \
             FALLBACK(name) args;                     \
             return;                                  \
@@ -32,7 +32,7 @@ GLC_GL_DRAW(W_DRAW)
 #define W_UNPACK(ret, name, params, args)            \
     static ret APIENTRY w_##name params              \
     {                                                \
-        glc_ctx *c = glc_current();                  \
+        glc_ctx *c = glc_current_fast();                  \
         if (!c) {                                    \
             FALLBACK(name) args;                     \
             return;                                  \
@@ -47,7 +47,7 @@ GLC_GL_UNPACK(W_UNPACK)
 #define W_PACK(ret, name, params, args)                          \
     static ret APIENTRY w_##name params                          \
     {                                                            \
-        glc_ctx *c = glc_current();                              \
+        glc_ctx *c = glc_current_fast();                              \
         if (!c) {                                                \
             FALLBACK(name) args;                                 \
             return;                                              \
@@ -66,7 +66,7 @@ GLC_GL_PACK(W_PACK)
 #define W_QUERYOBJ(ret, name, params, args)                   \
     static ret APIENTRY w_##name params                       \
     {                                                         \
-        glc_ctx *c = glc_current();                           \
+        glc_ctx *c = glc_current_fast();                           \
         if (!c) {                                             \
             FALLBACK(name) args;                              \
             return;                                           \
@@ -84,7 +84,7 @@ GLC_GL_QUERYOBJ(W_QUERYOBJ)
 #define W_POLL(ret, name, params, args)              \
     static ret APIENTRY w_##name params              \
     {                                                \
-        glc_ctx *c = glc_current();                  \
+        glc_ctx *c = glc_current_fast();                  \
         if (!c) {                                    \
             FALLBACK(name) args;                     \
             return;                                  \
@@ -802,7 +802,12 @@ static void APIENTRY w_glMemoryBarrierByRegion(GLbitfield barriers)
 
 static GLenum APIENTRY w_glGetError(void)
 {
-    ENTER(glGetError, ());
+    /* Polled in loops (wined3d-style query polling): the fast context lookup. */
+    glc_ctx *c = glc_current_fast();
+    if (!c)
+        return FALLBACK(glGetError)();
+    glc_dispatch *gl = &c->inst->gl;
+    glc_poll(c);
     GLenum e = glc_pop_error(c);
     return e != GL_NO_ERROR ? e : gl->glGetError();
 }
