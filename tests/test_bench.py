@@ -135,9 +135,10 @@ MIB = 1 << 20
 def bench_doc(tmp_path_factory):
     d = tmp_path_factory.mktemp("bench")
     path, png = d / "bench.json", d / "bench.png"
-    res = run_cli("bench", "--workloads", "stream,bulk,readback,poll", "--frames", "2",
+    res = run_cli("bench", "--workloads", "stream,bulk,readback,idle,poll", "--frames", "2",
                   "--rounds", "1", "--size", "stream=4M", "--size", "bulk=1M",
-                  "--size", "readback=1M", "--naive-budget", "0.02", "--json", str(path),
+                  "--size", "readback=1M", "--size", "idle=256K", "--naive-budget", "0.02",
+                  "--json", str(path),
                   "--plot", str(png))
     return json.loads(path.read_text()), res.stdout, png
 
@@ -149,7 +150,7 @@ def test_bench_json_shape(bench_doc):
     for key in ("kernel", "cpu", "trackers", "date", "gl_renderer", "gl_version", "mesa"):
         assert m[key], key
     assert set(m["trackers"]) == {"uffd", "mprotect", "copy"}
-    assert set(doc["workloads"]) == {"stream", "bulk", "readback", "poll"}
+    assert set(doc["workloads"]) == {"stream", "bulk", "readback", "idle", "poll"}
     for name, w in doc["workloads"].items():
         assert isinstance(w["copy_floor_ms"], float) and w["copy_floor_ms"] >= 0
         want = set(workloads.WORKLOADS[name].modes(list(workloads.MODES)))
@@ -205,6 +206,12 @@ def test_bench_bytes_are_sane(bench_doc):
     for mode in ("mprotect", "copy", "auto") + (("uffd",) if UFFD_OK else ()):
         assert poll[mode]["poll_timeouts"] == 0 and poll[mode]["mismatches"] == 0
         assert 0 < poll[mode]["bytes_read_back_per_result"]
+    idle = doc["workloads"]["idle"]["modes"]
+    for mode, e in idle.items():
+        assert e["bytes_written"] == 0, mode
+        if mode in ("native", "mprotect", "auto") + (("uffd",) if UFFD_OK else ()):
+            assert e["call_ns"] > 0 and e["empty_draw_ns"] > 0, mode
+    assert idle["native"]["call_overhead_ns"] == 0
     bulk = doc["workloads"]["bulk"]["modes"]
     assert bulk["native"]["bytes_written"] == 1 * MIB
 

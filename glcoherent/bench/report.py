@@ -72,11 +72,14 @@ def table(doc: dict) -> str:
                 notes.append(f"extrapolated from {e.get('ops_run_per_frame')} ops")
             if e.get("mode_switches"):
                 notes.append(f"{e['mode_switches']} switches")
-            if e.get("merges"):
-                notes.append("merge")
+            if e.get("merged_buffers"):
+                notes.append("byte-exact merge")
             if "polls_per_result" in e:
                 notes.append(f"{e['polls_per_result']:.2f} polls/result, "
                              f"{e.get('bytes_read_back_per_result', 0):.0f} B back/result")
+            if "empty_draw_overhead_ns" in e and mode != "native":
+                notes.append(f"+{e['empty_draw_overhead_ns']:.0f} ns/draw, "
+                             f"+{e['call_overhead_ns']:.0f} ns/call")
             if "max_mapped_end" in e:
                 notes.append(f"end {e['max_mapped_end']}")
             if not e.get("verified"):

@@ -6,10 +6,11 @@ switching mode means making that instance's context current (api.make_current), 
 instance only ever sees the buffers it mapped itself. `native`, `fullcopy-naive` and
 `explicit-flush` call the driver directly.
 
-Per workload: set up every mode, one untimed warm-up frame each, then `rounds` rounds in which
-every mode (in an order rotated per round) runs `frames` frames. Each frame is timed with
-perf_counter_ns around the C frame function (which ends with glFinish); glcoherent statistics
-and the loop's counters are read around each frame, outside the timed region.
+Per workload: set up every mode, one untimed warm-up frame each, then `rounds` rounds of
+`frames` frames in which the modes take turns frame by frame (in an order rotated per round).
+Each frame is timed with perf_counter_ns around the C frame function (which ends with
+glFinish); glcoherent statistics and the loop's counters are read around each frame, outside
+the timed region.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class Bench:
         d = {k: int(getattr(self._counters, k)) for k in _COUNTERS}
         d["max_mapped_end"] = int(self._counters.max_mapped_end)
         return d
+
+    def call_ns(self, which: int, n: int, reps: int = 3) -> float:
+        return _median([lib.glc_bench_call_ns(self._ptr, which, n) for _ in range(reps)])
 
     def verify(self) -> int:
         return int(lib.glc_bench_verify(self._ptr))
@@ -302,6 +306,7 @@ class Runner:
         for k in _STATS:
             sample[k] = s1.get(k, 0) - s0.get(k, 0)
         sample["max_mapped_end"] = c1["max_mapped_end"]
+        sample["merges_total"] = s1.get("merges", 0)
         run.samples.append(sample)
 
     def run_workload(self, w: Workload, index: int, total: int) -> dict:
@@ -328,19 +333,24 @@ class Runner:
                 self.progress(f"{label}: warm-up {r.name}")
                 if r.error is None:
                     step(r, False)
+        # Frame-level round robin (the mode order rotates every round): every mode sees the
+        # same mix of quiet and busy moments on a shared machine.
         for rnd in range(opts.rounds):
             order = live[rnd % len(live):] + live[:rnd % len(live)] if live else []
-            for r in order:
-                for f in range(frames):
+            for f in range(frames):
+                for r in order:
                     if r.error is not None:
-                        break
-                    self.progress(f"{label}: round {rnd + 1}/{opts.rounds}, {r.name}, "
-                                  f"frame {f + 1}/{frames} ({time.monotonic() - t_start:.0f} s)")
+                        continue
+                    self.progress(f"{label}: round {rnd + 1}/{opts.rounds}, frame "
+                                  f"{f + 1}/{frames}, {r.name} "
+                                  f"({time.monotonic() - t_start:.0f} s)")
                     step(r, True)
 
+        calls = self._call_costs(w, live)
         out_modes = {}
         for r in runs:
             entry = {"mode": r.name}
+            entry.update(calls.get(r.name, {}))
             if r.error is None and r.bench is not None:
                 r.make_current(self.ctx.handle)
                 diff = r.bench.verify()
@@ -378,6 +388,26 @@ class Runner:
         _derive(w, result, self.limit)
         return result
 
+    def _call_costs(self, w: Workload, live: List[ModeRun]) -> Dict[str, dict]:
+        """idle: the cost of one wrapped call and of one empty draw (count 0, so the driver
+        does nothing and only the emulation's "anything dirty?" check remains), per mode."""
+        if w.name != "idle":
+            return {}
+        out: Dict[str, dict] = {}
+        for r in live:
+            if r.error is not None or r.name in ("fullcopy-naive", "explicit-flush"):
+                continue
+            n = 20 if r.name == "copy" else 20000  # copy sends the whole buffer per draw
+            self.progress(f"idle: call costs, {r.name}")
+            r.make_current(self.ctx.handle)
+            out[r.name] = {"call_ns": r.bench.call_ns(0, n), "empty_draw_ns": r.bench.call_ns(1, n)}
+        nat = out.get("native")
+        if nat:
+            for d in out.values():
+                d["call_overhead_ns"] = d["call_ns"] - nat["call_ns"]
+                d["empty_draw_overhead_ns"] = d["empty_draw_ns"] - nat["empty_draw_ns"]
+        return out
+
     def _aggregate(self, w: Workload, r: ModeRun) -> dict:
         s = r.samples
         if not s:
@@ -412,6 +442,7 @@ class Runner:
             "copy_backs_per_frame": per_frame("copy_backs"),
             "mode_switches": int(sum(x["mode_switches"] for x in s)),
             "merges": int(sum(x["merges"] for x in s)),
+            "merged_buffers": int(s[-1]["merges_total"]),  # shadows in byte-exact merge mode
             "extrapolated": extrapolated,
         }
         if extrapolated:
