@@ -6,6 +6,7 @@ against a reference model: no byte may be lost and none invented.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 
@@ -255,3 +256,144 @@ def _machine_for(backend):
 
 for _b in BACKENDS:
     globals()[f"TestShadowModel_{_b}"] = _machine_for(_b)
+
+
+# ---------------------------------------------------------------- AUTO on userfaultfd: sentinel
+
+needs_uffd = pytest.mark.skipif(not tracker_available("uffd"),
+                                reason="userfaultfd write-protect is not available")
+
+
+def _sentinel(s):
+    from glcoherent._native import lib
+    return bool(lib.glc_shadow_sentinel(s._ptr))
+
+
+@needs_uffd
+@pytest.mark.parametrize("size", [PAGE_SIZE, 64 * PAGE_SIZE, 1024 * PAGE_SIZE])
+def test_auto_uses_sentinel_and_idle_flush_is_free(arena, size, monkeypatch):
+    monkeypatch.delenv("GLCOHERENT_KERNEL_WRITES", raising=False)
+    with Shadow(arena, size, "auto") as s:
+        assert _sentinel(s)
+        dst = np.zeros(size, np.uint8)
+        assert not s.maybe_dirty()
+        for _ in range(10):
+            assert s.flush(dst) == 0
+        assert s.stats().scans == 0, "a clean sentinel shadow is never scanned"
+        s.client()[size // 2] = 5
+        assert s.maybe_dirty()
+        assert s.flush(dst) >= PAGE_SIZE and dst[size // 2] == 5
+        for _ in range(6):  # the window decays
+            s.flush(dst)
+        if size > 64 * 1024:  # (a small shadow may have gone to copy mode instead)
+            assert not s.maybe_dirty()
+    with Shadow(arena, size, "uffd") as s:
+        assert not _sentinel(s), "explicit uffd stays a pure scan (kernel-write safe)"
+
+
+@needs_uffd
+def test_kernel_writes_env_disables_sentinel(arena, monkeypatch):
+    n = 64 * PAGE_SIZE
+    r, w = os.pipe()
+    try:
+        os.write(w, b"K" * 200)
+        monkeypatch.delenv("GLCOHERENT_KERNEL_WRITES", raising=False)
+        with Shadow(arena, n, "auto") as s:
+            assert _sentinel(s)
+            view = memoryview(s.client())[5 * PAGE_SIZE:5 * PAGE_SIZE + 100]
+            with pytest.raises(OSError) as exc:  # read-only sentinel page: EFAULT
+                os.readv(r, [view])
+            assert exc.value.errno == errno.EFAULT
+        monkeypatch.setenv("GLCOHERENT_KERNEL_WRITES", "1")
+        with Shadow(arena, n, "auto") as s:
+            assert not _sentinel(s)
+            dst = np.zeros(n, np.uint8)
+            s.flush(dst)
+            view = memoryview(s.client())[5 * PAGE_SIZE + 3:5 * PAGE_SIZE + 103]
+            assert os.readv(r, [view]) == 100
+            assert s.flush(dst) == PAGE_SIZE
+            assert bytes(dst[5 * PAGE_SIZE + 3:5 * PAGE_SIZE + 103]) == b"K" * 100
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@needs_uffd
+def test_auto_stream_and_tiny_writers(arena):
+    """The benchmark shapes through a shadow: 4 KiB appends and 48-byte appends, a flush
+    after each; every byte arrives, few signals, little write amplification for 4 KiB."""
+    n = 512 * PAGE_SIZE
+    with Shadow(arena, n, "auto") as s:
+        assert _sentinel(s)
+        dst = np.zeros(n, np.uint8)
+        c = s.client()
+        sent = 0
+        for i in range(300):
+            c[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] = i % 251 + 1
+            sent += s.flush(dst)
+        assert (dst == c).all()
+        assert sent <= 1.1 * 300 * PAGE_SIZE
+        assert s.stats().write_faults <= 8
+        for i in range(2000):
+            off = 300 * PAGE_SIZE + i * 48
+            c[off:off + 48] = i % 250 + 1
+            s.flush(dst)
+        assert (dst == c).all()
+        assert s.stats().write_faults <= 8 + 2 * 30
+
+
+@needs_uffd
+def test_small_auto_shadow_goes_to_copy_when_scanned_whole(arena):
+    """A small shadow written at scattered places before every flush: signals would cost more
+    than scanning, scanning more than copying it whole: it ends up in copy mode."""
+    n = 4 * PAGE_SIZE
+    with Shadow(arena, n, "auto") as s:
+        dst = np.zeros(n, np.uint8)
+        c = s.client()
+        for k in range(40):
+            c[(k * 3 % 4) * PAGE_SIZE + k] = k + 1
+            s.flush(dst)
+            assert (dst == c).all()
+        st_ = s.stats()
+        assert st_.tracker_name == "copy" and st_.mode_switches >= 1
+
+
+@needs_uffd
+def test_auto_sentinel_threads_write_while_flushing(arena):
+    """Like test_threads_write_while_flushing, on a shadow large enough for several windows,
+    with ring writers (one 48-byte, one 4 KiB) next to the random ones."""
+    n = 1024 * PAGE_SIZE
+    with Shadow(arena, n, "auto") as s:
+        assert _sentinel(s)
+        dst = np.zeros(n, np.uint8)
+        s.flush(dst)
+        c = s.client()
+        stop = threading.Event()
+
+        def ring(k, rec):
+            base, off, v = k * (n // 4), 0, 1
+            while not stop.is_set():
+                if off + rec > n // 4:
+                    off = 0
+                c[base + off:base + off + rec] = v
+                off += rec
+                v = v % 250 + 1
+
+        def scattered(k):
+            rng = np.random.default_rng(k)
+            while not stop.is_set():
+                for off in rng.integers(0, n // 8, 16):
+                    c[n // 2 + off * 4 + k] = rng.integers(1, 255)
+
+        ts = [threading.Thread(target=ring, args=(0, 48)),
+              threading.Thread(target=ring, args=(1, PAGE_SIZE)),
+              threading.Thread(target=scattered, args=(2,))]
+        for t in ts:
+            t.start()
+        for _ in range(300):
+            s.flush(dst)
+        stop.set()
+        for t in ts:
+            t.join()
+        s.flush(dst)
+        assert (dst == c).all(), "a write made during a flush was lost"

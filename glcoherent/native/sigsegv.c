@@ -12,6 +12,10 @@
  * the old parity's counter to drain, twice (a reader that loaded the epoch before a flip but
  * incremented after the check loads the table after the check, so it sees the new one). New
  * readers always go to the other counter, so a writer cannot be starved by a stream of faults.
+ *
+ * The public functions go through reg(): the registry this copy resolved at first use (its own,
+ * g_local, or another copy's; see sigsegv.h). Everything named local_* acts on this copy's own
+ * table and handler and is only reached through g_local.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +23,7 @@
 
 #include "sigsegv.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -68,6 +73,7 @@ static atomic_long g_max_map;
 static atomic_long g_max_map_override;
 
 static void segv_handler(int sig, siginfo_t *si, void *uc);
+static void *pin_object_of(const void *addr);
 
 /* ---------------------------------------------------------------- handler side */
 
@@ -99,16 +105,75 @@ static void set_bits(_Atomic uint64_t *bits, size_t first, size_t count)
     }
 }
 
+/* SENTINEL: the whole range becomes writable (slot table full, or the window could not be
+ * unprotected). The bit is set, with our pending count, before the unprotect, so the owner
+ * never re-protects under us. */
+static int sentinel_overflow(glc_segv_range *r, int slot)
+{
+    atomic_fetch_add(&r->overflow, GLC_SEGV_OVF_PENDING);
+    atomic_fetch_or(&r->overflow, GLC_SEGV_OVF_BIT);
+    atomic_store(&r->maybe_dirty, 1);
+    if (slot >= 0)
+        atomic_store(&r->slots[slot], 0); /* the overflow covers it */
+    int ok = mprotect((void *)r->start, r->end - r->start, PROT_READ | PROT_WRITE) == 0;
+    atomic_fetch_sub(&r->overflow, GLC_SEGV_OVF_PENDING);
+    if (ok)
+        atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
+    return ok;
+}
+
+/* SENTINEL: record a window at the faulting page, then make it writable (see sigsegv.h). */
+static int handle_sentinel(glc_segv_range *r, uintptr_t addr)
+{
+    size_t page = (addr - r->start) >> r->page_shift;
+    size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
+    size_t win = r->win_min;
+    if (page == atomic_load_explicit(&r->hint_page, memory_order_relaxed)) {
+        win = 1;
+    } else if (last != SIZE_MAX && page == last + 1) {
+        size_t prev = atomic_load_explicit(&r->window, memory_order_relaxed);
+        win = prev * 2;
+        if (win > r->win_max)
+            win = r->win_max;
+        if (win < r->win_min)
+            win = r->win_min;
+    }
+    if (win > r->npages - page)
+        win = r->npages - page;
+    if (win == 0)
+        win = 1;
+
+    uint64_t v = glc_segv_slot_pack(page, win);
+    int slot = -1;
+    for (int i = 0; i < GLC_SEGV_SLOTS; i++) {
+        uint64_t zero = 0;
+        if (atomic_load_explicit(&r->slots[i], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(&r->slots[i], &zero, v | GLC_SEGV_SLOT_PENDING)) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot < 0)
+        return sentinel_overflow(r, -1);
+    /* Recorded, then flagged, then writable: a write that gets through the new window is
+     * made after the owner can see the window. */
+    atomic_store(&r->maybe_dirty, 1);
+    void *p = (void *)(r->start + (page << r->page_shift));
+    if (mprotect(p, win << r->page_shift, PROT_READ | PROT_WRITE) != 0)
+        return sentinel_overflow(r, slot); /* out of mappings, most likely */
+    atomic_store(&r->slots[slot], v);
+    atomic_store_explicit(&r->window, win, memory_order_relaxed);
+    atomic_store_explicit(&r->last_page, page + win - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_vma_growth, 2, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
+    return 1;
+}
+
 /* 1 if the fault was ours and is resolved (the access can be retried). */
 static int handle_range(glc_segv_range *r, uintptr_t addr)
 {
-    if (r->kind == GLC_SEGV_SENTINEL) {
-        if (mprotect((void *)r->start, r->end - r->start, PROT_READ | PROT_WRITE) != 0)
-            return 0;
-        atomic_store(&r->maybe_dirty, 1);
-        atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
-        return 1;
-    }
+    if (r->kind == GLC_SEGV_SENTINEL)
+        return handle_sentinel(r, addr);
 
     size_t page = (addr - r->start) >> r->page_shift;
     size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
@@ -333,16 +398,22 @@ int glc_segv_available(void)
     return sigaction(SIGSEGV, NULL, &cur) == 0;
 }
 
-int glc_segv_add(glc_segv_range *r)
+static int local_add(glc_segv_range *r)
 {
-    if (!r || r->end <= r->start || (r->kind != GLC_SEGV_TRACK && r->kind != GLC_SEGV_SENTINEL))
-        return -EINVAL;
     if (r->kind == GLC_SEGV_TRACK && !r->bits)
         return -EINVAL;
+    if (r->kind == GLC_SEGV_SENTINEL &&
+        (r->win_min == 0 || r->win_max < r->win_min || r->win_max > GLC_SEGV_SLOT_MAX_PAGES ||
+         r->npages >= ((size_t)1 << (63 - GLC_SEGV_SLOT_SHIFT))))
+        return -EINVAL;
     atomic_init(&r->maybe_dirty, 0);
+    atomic_init(&r->overflow, 0);
+    for (int i = 0; i < GLC_SEGV_SLOTS; i++)
+        atomic_init(&r->slots[i], 0);
     atomic_init(&r->degraded, 0);
     atomic_init(&r->faults, 0);
     atomic_init(&r->last_page, SIZE_MAX);
+    atomic_init(&r->hint_page, SIZE_MAX);
     atomic_init(&r->window, 0);
 
     pthread_mutex_lock(&g_lock);
@@ -382,12 +453,17 @@ int glc_segv_add(glc_segv_range *r)
     }
     if (rc == 1 && g_ever_installed)
         atomic_fetch_add(&g_reinstalls, 1);
+    int first = !g_ever_installed;
     g_ever_installed = 1;
     pthread_mutex_unlock(&g_lock);
+    /* Our handler must never be unloaded. Outside g_lock: dlopen takes the loader lock, under
+     * which a constructor could be waiting for g_lock. */
+    if (first)
+        pin_object_of((const void *)segv_handler);
     return 0;
 }
 
-void glc_segv_remove(glc_segv_range *r)
+static void local_remove(glc_segv_range *r)
 {
     if (!r)
         return;
@@ -408,7 +484,7 @@ void glc_segv_remove(glc_segv_range *r)
     pthread_mutex_unlock(&g_lock);
 }
 
-int glc_segv_installed(void)
+static int local_installed(void)
 {
     struct sigaction cur;
     if (sigaction(SIGSEGV, NULL, &cur) != 0)
@@ -416,7 +492,7 @@ int glc_segv_installed(void)
     return is_ours(&cur);
 }
 
-int glc_segv_ensure_installed(void)
+static int local_ensure_installed(void)
 {
     struct sigaction cur;
     if (sigaction(SIGSEGV, NULL, &cur) != 0)
@@ -433,7 +509,7 @@ int glc_segv_ensure_installed(void)
     return rc;
 }
 
-unsigned long glc_segv_reinstalls(void)
+static unsigned long local_reinstalls(void)
 {
     return atomic_load(&g_reinstalls);
 }
@@ -491,7 +567,7 @@ static long max_map_count(void)
     return m;
 }
 
-int glc_segv_vma_pressure(void)
+static int local_vma_pressure(void)
 {
     long limit = max_map_count() / 5 * 4;
     long base = atomic_load(&g_vma_base);
@@ -508,8 +584,184 @@ int glc_segv_vma_pressure(void)
     return c > limit;
 }
 
-void glc_segv_test_set_max_map_count(long n)
+static void local_set_max_map_count(long n)
 {
     atomic_store(&g_max_map_override, n > 0 ? n : 0);
     atomic_store(&g_vma_base, -1);
+}
+
+/* ---------------------------------------------------------------- one registry per process */
+
+/* The first two fields never move: a copy checks them before using the rest. */
+typedef struct glc_segv_registry_v1 {
+    uint32_t abi;        /* GLC_SEGV_ABI */
+    uint32_t range_size; /* sizeof(glc_segv_range) */
+    void *handler;       /* the SIGSEGV handler of the serving copy */
+    int (*add)(glc_segv_range *r);
+    void (*remove)(glc_segv_range *r);
+    int (*ensure_installed)(void);
+    int (*installed)(void);
+    unsigned long (*reinstalls)(void);
+    int (*vma_pressure)(void);
+    void (*set_max_map_count)(long n);
+} glc_segv_registry_v1;
+
+typedef const glc_segv_registry_v1 *(*glc_segv_entry_fn)(void);
+
+static const glc_segv_registry_v1 g_local = {
+    .abi = GLC_SEGV_ABI,
+    .range_size = (uint32_t)sizeof(glc_segv_range),
+    .handler = (void *)segv_handler,
+    .add = local_add,
+    .remove = local_remove,
+    .ensure_installed = local_ensure_installed,
+    .installed = local_installed,
+    .reinstalls = local_reinstalls,
+    .vma_pressure = local_vma_pressure,
+    .set_max_map_count = local_set_max_map_count,
+};
+
+static _Atomic(const glc_segv_registry_v1 *) g_reg;
+static _Thread_local int t_resolving;
+
+static const glc_segv_registry_v1 *resolve(void);
+
+/* Exported (the only symbol of this file that is): the registry this copy uses. Never called
+ * by name from inside this file: in a module without -Bsymbolic that name may bind to another
+ * copy. */
+__attribute__((visibility("default"))) const glc_segv_registry_v1 *
+glcoherent_segv_registry_v1(void);
+
+const glc_segv_registry_v1 *glcoherent_segv_registry_v1(void)
+{
+    const glc_segv_registry_v1 *r = atomic_load_explicit(&g_reg, memory_order_acquire);
+    return r ? r : resolve();
+}
+
+static const glc_segv_registry_v1 *reg(void)
+{
+    const glc_segv_registry_v1 *r = atomic_load_explicit(&g_reg, memory_order_acquire);
+    return r ? r : resolve();
+}
+
+/* Keep the object that defines addr loaded for good (we are going to call into it). */
+static void *pin_object_of(const void *addr)
+{
+    Dl_info info;
+    if (!dladdr(addr, &info) || !info.dli_fname || !info.dli_fname[0])
+        return NULL;
+    return dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+/* Another copy's registry reached through entry, if it is usable; NULL otherwise. */
+static const glc_segv_registry_v1 *other_registry(glc_segv_entry_fn entry)
+{
+    if (!entry)
+        return NULL;
+    const glc_segv_registry_v1 *r = entry();
+    if (!r || r == &g_local || r->abi != GLC_SEGV_ABI ||
+        r->range_size != (uint32_t)sizeof(glc_segv_range))
+        return NULL;
+    return r;
+}
+
+static const glc_segv_registry_v1 *find_other(void)
+{
+    /* 1. A copy in the global scope (preloaded, or loaded RTLD_GLOBAL before us). */
+    glc_segv_entry_fn entry;
+    void *sym = dlsym(RTLD_DEFAULT, "glcoherent_segv_registry_v1");
+    memcpy(&entry, &sym, sizeof entry);
+    const glc_segv_registry_v1 *r = other_registry(entry);
+    if (r && pin_object_of(sym))
+        return r;
+    /* 2. The copy whose handler is installed (it already serves; it may be RTLD_LOCAL). */
+    struct sigaction cur;
+    if (sigaction(SIGSEGV, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO) ||
+        (void *)cur.sa_sigaction == (void *)segv_handler)
+        return NULL;
+    void *h = pin_object_of((const void *)cur.sa_sigaction);
+    if (!h)
+        return NULL;
+    sym = dlsym(h, "glcoherent_segv_registry_v1");
+    memcpy(&entry, &sym, sizeof entry);
+    r = other_registry(entry);
+    if (r && r->handler == (void *)cur.sa_sigaction)
+        return r;
+    return NULL;
+}
+
+static const glc_segv_registry_v1 *resolve(void)
+{
+    /* Re-entered from another copy's lookup while we look (only a copy that found us through
+     * the global scope can get here): serve ourselves for it; our own lookup then finds it
+     * using our registry and settles on ours too. */
+    if (t_resolving)
+        return &g_local;
+    /* No lock held while looking: dlsym/dlopen take the loader lock, under which a library
+     * constructor could be calling into us. Two threads may both look; the first to publish
+     * wins. */
+    t_resolving = 1;
+    const glc_segv_registry_v1 *found = find_other();
+    t_resolving = 0;
+    if (!found)
+        found = &g_local;
+    const glc_segv_registry_v1 *expected = NULL;
+    if (!atomic_compare_exchange_strong(&g_reg, &expected, found))
+        return expected;
+    return found;
+}
+
+/* ---------------------------------------------------------------- public API (sigsegv.h) */
+
+int glc_segv_add(glc_segv_range *r)
+{
+    if (!r || r->end <= r->start || (r->kind != GLC_SEGV_TRACK && r->kind != GLC_SEGV_SENTINEL))
+        return -EINVAL;
+    return reg()->add(r);
+}
+
+void glc_segv_remove(glc_segv_range *r)
+{
+    if (r)
+        reg()->remove(r);
+}
+
+int glc_segv_ensure_installed(void)
+{
+    return reg()->ensure_installed();
+}
+
+int glc_segv_installed(void)
+{
+    return reg()->installed();
+}
+
+unsigned long glc_segv_reinstalls(void)
+{
+    return reg()->reinstalls();
+}
+
+int glc_segv_vma_pressure(void)
+{
+    return reg()->vma_pressure();
+}
+
+void glc_segv_test_set_max_map_count(long n)
+{
+    reg()->set_max_map_count(n);
+}
+
+const void *glc_segv_registry(void)
+{
+    return reg();
+}
+
+int glc_segv_serves_itself(void)
+{
+    return reg() == &g_local;
+}
+
+void *glc_segv_handler_address(void)
+{
+    return reg()->handler;
 }

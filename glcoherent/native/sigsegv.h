@@ -10,8 +10,17 @@
  *   GLC_SEGV_TRACK     per-page dirty bitmap: a write fault to a PROT_READ page makes a window
  *                      of pages writable (1 page, doubling for sequential writers up to
  *                      GLC_SEGV_MAX_WINDOW), THEN sets their dirty bits, then maybe_dirty.
- *   GLC_SEGV_SENTINEL  the whole range is PROT_READ: the first write fault makes it writable,
- *                      then sets maybe_dirty (dirty pages are tracked by userfaultfd).
+ *   GLC_SEGV_SENTINEL  the range is PROT_READ except for "windows" (dirty pages are tracked by
+ *                      userfaultfd): a write fault at page P records the window [P, P + n) in
+ *                      the range's slot table (marked pending), sets maybe_dirty, makes the
+ *                      window writable, then clears the pending mark. n is win_min pages, or
+ *                      twice the previous window (up to win_max) when P follows it (sequential
+ *                      writer), clipped to the range; one page at hint_page. With every slot taken (or when the window
+ *                      cannot be unprotected) the handler sets the overflow bit, with a pending
+ *                      count around it, and makes the whole range writable. The owner
+ *                      (tracker_uffd.c) scans the windows and re-protects them; it never drops
+ *                      a pending slot or clears overflow while a handler is inside it, so a
+ *                      writable page is always either in a recorded window or under overflow.
  *
  * Faults that are not SEGV_ACCERR inside a registered range go to the previous handler, exactly
  * as the kernel would have delivered them (SA_SIGINFO handler, plain handler, or the default
@@ -25,6 +34,16 @@
  * Our handler is installed with SA_SIGINFO | SA_ONSTACK | SA_NODEFER: SA_NODEFER so that a
  * displacer which chains by restoring the previous handler and raising (Python's faulthandler)
  * re-enters us at once, while the depth still says where we are in the chain.
+ *
+ * One registry per process: this file is compiled into several binaries (the cffi module,
+ * libglcoherent.so, libglcoherent_preload.so) that may be loaded together. Each exports
+ * glcoherent_segv_registry_v1(), which returns the registry that copy uses (a table of
+ * functions plus the ABI it expects). At first use a copy looks for another copy's registry,
+ * first through dlsym(RTLD_DEFAULT) (finds copies loaded RTLD_GLOBAL, e.g. preloaded), then
+ * through the installed SIGSEGV handler's object (finds a copy that already serves, even one
+ * loaded RTLD_LOCAL like a Python extension); if one is found with the same ABI it delegates
+ * every call to it (and pins that object), else it serves itself. glc_segv_range is part of
+ * that ABI: change it (or the handler's semantics) and GLC_SEGV_ABI must change.
  */
 #ifndef GLC_SIGSEGV_H
 #define GLC_SIGSEGV_H
@@ -38,8 +57,38 @@ enum {
     GLC_SEGV_SENTINEL = 2,
 };
 
-/* Largest window (pages) unprotected by one fault of a sequential writer. */
+/* Largest window (pages) unprotected by one fault of a sequential writer (TRACK). */
 enum { GLC_SEGV_MAX_WINDOW = 64 };
+
+/* SENTINEL: window slots per range. */
+enum { GLC_SEGV_SLOTS = 32 };
+
+/* Bumped whenever glc_segv_range or the handler's treatment of it changes. */
+#define GLC_SEGV_ABI 2u
+
+/* SENTINEL slot value: 0 = free, else (first page << GLC_SEGV_SLOT_SHIFT) | pages, with
+ * GLC_SEGV_SLOT_PENDING while the handler has not yet made the window writable. */
+#define GLC_SEGV_SLOT_SHIFT 24
+#define GLC_SEGV_SLOT_PENDING ((uint64_t)1 << 63)
+#define GLC_SEGV_SLOT_MAX_PAGES (((size_t)1 << GLC_SEGV_SLOT_SHIFT) - 1)
+
+static inline uint64_t glc_segv_slot_pack(size_t first, size_t n)
+{
+    return ((uint64_t)first << GLC_SEGV_SLOT_SHIFT) | (uint64_t)n;
+}
+static inline size_t glc_segv_slot_first(uint64_t v)
+{
+    return (size_t)((v & ~GLC_SEGV_SLOT_PENDING) >> GLC_SEGV_SLOT_SHIFT);
+}
+static inline size_t glc_segv_slot_pages(uint64_t v)
+{
+    return (size_t)(v & GLC_SEGV_SLOT_MAX_PAGES);
+}
+
+/* SENTINEL overflow word: bit 0 = the whole range was made writable; the rest counts handlers
+ * (in steps of 2) that have set the bit and not yet finished unprotecting. */
+#define GLC_SEGV_OVF_BIT 1u
+#define GLC_SEGV_OVF_PENDING 2u
 
 typedef struct glc_segv_range {
     uintptr_t start;               /* page aligned */
@@ -48,17 +97,24 @@ typedef struct glc_segv_range {
     unsigned page_shift;
     int kind;                      /* GLC_SEGV_TRACK or GLC_SEGV_SENTINEL */
     _Atomic uint64_t *bits;        /* TRACK: one bit per page, set by the handler */
-    atomic_int maybe_dirty;        /* set by the handler after unprotecting */
+    size_t win_min, win_max;       /* SENTINEL: window sizes in pages (1 <= min <= max) */
+    atomic_int maybe_dirty;        /* set by the handler (TRACK: after unprotecting;
+                                    * SENTINEL: after recording, before unprotecting) */
     atomic_int degraded;           /* TRACK: the whole range was left writable (VMA limit) */
     atomic_ulong faults;           /* faults handled for this range */
-    atomic_size_t last_page;       /* TRACK: last page of the previous window (SIZE_MAX: none) */
-    atomic_size_t window;          /* TRACK: size of the previous window */
+    atomic_size_t last_page;       /* last page of the previous window (SIZE_MAX: none) */
+    atomic_size_t window;          /* size of the previous window */
+    atomic_uint overflow;          /* SENTINEL: GLC_SEGV_OVF_* */
+    atomic_size_t hint_page;       /* SENTINEL: a fault at this page opens a one-page window
+                                    * (the owner expects a small writer to move on to it);
+                                    * SIZE_MAX: none */
+    _Atomic uint64_t slots[GLC_SEGV_SLOTS]; /* SENTINEL: windows, see above */
 } glc_segv_range;
 
 /* 1 if SIGSEGV handlers can be queried and installed (sigaction works). */
 int glc_segv_available(void);
 
-/* Register r (fields start..kind and bits filled by the caller; the atomics are initialised
+/* Register r (fields start..win_max filled by the caller; the atomics are initialised
  * here). Installs the handler on first use. The caller protects the memory AFTER this returns.
  * Returns 0 or -errno. */
 int glc_segv_add(glc_segv_range *r);
@@ -85,5 +141,11 @@ int glc_segv_vma_pressure(void);
 
 /* Tests: pretend vm.max_map_count is n (n <= 0: read the real value again). */
 void glc_segv_test_set_max_map_count(long n);
+
+/* Tests: the registry in use (shared by every copy that delegates to it), whether this copy
+ * serves itself (1) or delegates (0), and the handler function of the serving copy. */
+const void *glc_segv_registry(void);
+int glc_segv_serves_itself(void);
+void *glc_segv_handler_address(void);
 
 #endif

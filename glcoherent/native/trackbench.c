@@ -6,6 +6,7 @@
 #include "trackbench.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "sigsegv.h"
+#include "tracker_internal.h"
 
 static double now_ns(void)
 {
@@ -189,6 +191,288 @@ int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsi
     return out->error = rc;
 }
 
+/* ---------------------------------------------------------------- scenarios */
+
+static long count_mappings(void)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[16384];
+    long lines = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    }
+    close(fd);
+    return lines;
+}
+
+typedef struct scen_copy {
+    const unsigned char *src;
+    unsigned char *dst;
+    uint64_t bytes;
+} scen_copy;
+
+static void scen_copy_run(void *user, size_t offset, size_t length)
+{
+    scen_copy *c = user;
+    memcpy(c->dst + offset, c->src + offset, length);
+    c->bytes += length;
+}
+
+typedef struct scen_state {
+    int scenario;
+    unsigned char *mem;
+    size_t bytes, page, op_bytes, ops;
+    size_t cursor;
+    uint64_t rng;
+    const unsigned char *pattern; /* max(op_bytes, page) bytes */
+    unsigned char value;
+    uint64_t stamp;
+    size_t tick;
+} scen_state;
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* The writes of one cycle; returns bytes written. */
+static size_t scen_write(scen_state *s)
+{
+    switch (s->scenario) {
+    case GLC_SCEN_RING: {
+        size_t n = 0;
+        for (size_t i = 0; i < s->ops; i++) {
+            if (s->cursor + s->op_bytes > s->bytes)
+                s->cursor = 0;
+            memcpy(s->mem + s->cursor, s->pattern, s->op_bytes);
+            /* Fresh data every time (a ring rewrites its slots with new content). */
+            uint64_t stamp = ++s->stamp;
+            memcpy(s->mem + s->cursor, &stamp, s->op_bytes < sizeof stamp ? s->op_bytes
+                                                                           : sizeof stamp);
+            s->cursor += s->op_bytes;
+            n += s->op_bytes;
+        }
+        return n;
+    }
+    case GLC_SCEN_SPARSE: {
+        size_t npages = s->bytes / s->page;
+        for (size_t i = 0; i < s->ops; i++) {
+            size_t p = (size_t)(xorshift(&s->rng) % npages);
+            memcpy(s->mem + p * s->page, s->pattern, s->page);
+            uint64_t stamp = ++s->stamp;
+            memcpy(s->mem + p * s->page, &stamp, sizeof stamp);
+        }
+        return s->ops * s->page;
+    }
+    case GLC_SCEN_BULK:
+        memset(s->mem, ++s->value, s->bytes);
+        return s->bytes;
+    case GLC_SCEN_PERIODIC: {
+        if (++s->tick < s->ops)
+            return 0;
+        s->tick = 0;
+        size_t off = (size_t)(xorshift(&s->rng) % (s->bytes - s->op_bytes + 1));
+        memcpy(s->mem + off, s->pattern, s->op_bytes);
+        uint64_t stamp = ++s->stamp;
+        memcpy(s->mem + off, &stamp, s->op_bytes < sizeof stamp ? s->op_bytes : sizeof stamp);
+        return s->op_bytes;
+    }
+    default:
+        return 0;
+    }
+}
+
+int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
+                            size_t region_bytes, size_t op_bytes, size_t ops, uint64_t cycles,
+                            unsigned reps, glc_trackbench_scen_result *out)
+{
+    if (!out)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    if (region_bytes < page || cycles == 0 || scenario < GLC_SCEN_RING ||
+        scenario > GLC_SCEN_PERIODIC)
+        return out->error = -EINVAL;
+    region_bytes = (region_bytes + page - 1) & ~(page - 1);
+    if ((scenario == GLC_SCEN_RING || scenario == GLC_SCEN_PERIODIC) &&
+        (op_bytes == 0 || op_bytes > region_bytes))
+        return out->error = -EINVAL;
+    if (ops == 0)
+        ops = 1;
+    if (reps == 0)
+        reps = 5;
+    if (reps > BENCH_MAX_REPS)
+        reps = BENCH_MAX_REPS;
+    out->region_bytes = region_bytes;
+    out->cycles = cycles;
+    out->reps = reps;
+
+    glc_tracker *t = NULL;
+    int rc = glc_tracker_create(&t, kind);
+    if (rc)
+        return out->error = rc;
+    out->kind = (int32_t)glc_tracker_kind_of(t);
+
+    size_t plen = op_bytes > page ? op_bytes : page;
+    double *per = NULL, *cper = NULL;
+    unsigned char *pattern = malloc(plen);
+    unsigned char *mem = map_buffer(region_bytes, GLC_TRACKBENCH_MEMFD);
+    unsigned char *dst = map_buffer(region_bytes, 0);
+    if (!pattern || mem == MAP_FAILED || dst == MAP_FAILED) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    for (size_t i = 0; i < plen; i++)
+        pattern[i] = (unsigned char)(i * 7 + 1);
+    memset(dst, 1, region_bytes);
+    if (flags & GLC_TRACKBENCH_POPULATE) {
+        memset(mem, 1, region_bytes); /* through the tracked view: its page tables filled */
+    } else {
+        /* Like a shadow: filled through another view; the tracked view's page tables fill
+         * as the client touches pages. */
+        unsigned char *other = mremap(mem, 0, region_bytes, MREMAP_MAYMOVE);
+        if (other == MAP_FAILED) {
+            memset(mem, 1, region_bytes);
+        } else {
+            memset(other, 1, region_bytes);
+            munmap(other, region_bytes);
+        }
+    }
+
+    scen_state st = {.scenario = scenario, .mem = mem, .bytes = region_bytes, .page = page,
+                     .op_bytes = op_bytes, .ops = ops, .rng = 0x9e3779b97f4a7c15ull,
+                     .pattern = pattern};
+    double nat[BENCH_MAX_REPS], tot[BENCH_MAX_REPS], col[BENCH_MAX_REPS];
+    size_t written = 0;
+
+    /* Native: the writes alone, same clock reads. */
+    for (unsigned k = 0; k <= reps; k++) {
+        double sum = 0;
+        double t0 = now_ns();
+        for (uint64_t c = 0; c < cycles; c++) {
+            written = scen_write(&st);
+            double t1 = now_ns();
+            __asm__ __volatile__("" : : "r"(mem) : "memory");
+            double t2 = now_ns();
+            sum += t2 - t0;
+            t0 = t2;
+            (void)t1;
+        }
+        if (k > 0)
+            nat[k - 1] = sum / (double)cycles;
+    }
+
+    long maps_before = count_mappings();
+    glc_region *r = NULL;
+    unsigned rflags = (flags & GLC_TRACKBENCH_SENTINEL) ? GLC_REGION_SENTINEL : 0;
+    rc = glc_region_create(t, mem, region_bytes, rflags, &r);
+    if (rc)
+        goto out_free;
+    glc_test_collect_copy(r, mem, dst);
+    /* The cursor and the random sequence go on: the tracked run writes pages the native run
+     * did not, with the same chance of finding them in the page tables. */
+    scen_copy cp = {.src = mem, .dst = dst};
+    size_t per_cap = cycles < 100000 ? (size_t)cycles : 100000;
+    per = malloc(per_cap * reps * sizeof *per);
+    cper = malloc(per_cap * reps * sizeof *cper);
+    glc_track_stats s0, s1;
+    glc_region_get_stats(r, &s0);
+    uint64_t copied0 = 0;
+    for (unsigned k = 0; k <= reps; k++) {
+        if (k == 1) {
+            glc_region_get_stats(r, &s0);
+            copied0 = cp.bytes;
+        }
+        double sum = 0, csum = 0;
+        double t0 = now_ns();
+        for (uint64_t c = 0; c < cycles; c++) {
+            scen_write(&st);
+            double t1 = now_ns();
+            if (glc_region_maybe_dirty(r)) {
+                long n = glc_region_collect(r, scen_copy_run, &cp);
+                if (n < 0) {
+                    rc = (int)n;
+                    break;
+                }
+            }
+            double t2 = now_ns();
+            sum += t2 - t0;
+            csum += t2 - t1;
+            if (k > 0 && per && c < per_cap) {
+                per[(size_t)(k - 1) * per_cap + c] = t2 - t0;
+                cper[(size_t)(k - 1) * per_cap + c] = t2 - t1;
+            }
+            t0 = t2;
+        }
+        if (rc)
+            break;
+        if (k > 0) {
+            tot[k - 1] = sum / (double)cycles;
+            col[k - 1] = csum / (double)cycles;
+        }
+    }
+    glc_region_get_stats(r, &s1);
+    long maps_after = count_mappings();
+    glc_region_destroy(r);
+    if (rc)
+        goto out_free;
+
+    double n_cycles = (double)cycles * reps;
+    out->native_ns = median(nat, reps);
+    out->cycle_ns = median(tot, reps);
+    out->collect_ns = median(col, reps);
+    out->overhead_ns = out->cycle_ns - out->native_ns;
+    out->faults_per_cycle = (double)(s1.write_faults - s0.write_faults) / n_cycles;
+    out->scans_per_cycle = (double)(s1.scans - s0.scans) / n_cycles;
+    out->bytes_copied_per_cycle = (double)(cp.bytes - copied0) / n_cycles;
+    out->vma_delta = maps_before >= 0 && maps_after >= 0 ? maps_after - maps_before : 0;
+    if (per && cper) {
+        size_t n = per_cap * reps;
+        qsort(per, n, sizeof *per, cmp_double);
+        qsort(cper, n, sizeof *cper, cmp_double);
+        out->cycle_median_ns = per[n / 2];
+        out->collect_median_ns = cper[n / 2];
+        out->cycle_p99_ns = per[n * 99 / 100];
+    }
+
+    /* memcpy bandwidth: the region into dst, best of a few (warm). */
+    double best = 0;
+    for (unsigned k = 0; k < 4; k++) {
+        double t0 = now_ns();
+        memcpy(dst, mem, region_bytes);
+        double t1 = now_ns();
+        __asm__ __volatile__("" : : "r"(dst) : "memory");
+        double bw = (double)region_bytes / ((t1 - t0) * 1e-9);
+        if (k > 0 && bw > best)
+            best = bw;
+    }
+    out->memcpy_bytes_per_s = best;
+    out->floor_ns = best > 0 ? (double)written / best * 1e9 : 0;
+
+out_free:
+    free(per);
+    free(cper);
+    if (dst != MAP_FAILED && dst)
+        munmap(dst, region_bytes);
+    if (mem != MAP_FAILED && mem)
+        munmap(mem, region_bytes);
+    free(pattern);
+    glc_tracker_destroy(t);
+    return out->error = rc;
+}
+
 /* ---------------------------------------------------------------- test helpers */
 
 static struct sigaction g_foreign_prev;
@@ -268,6 +552,24 @@ uint64_t glc_test_random_writes(void *base, size_t len, uint64_t seed, uint64_t 
         memcpy(b + off, &v, sizeof v);
     }
     return iters;
+}
+
+uint64_t glc_test_ring_writes(void *base, size_t len, size_t rec_bytes, uint64_t count,
+                              uint32_t tag)
+{
+    if (rec_bytes == 0 || rec_bytes > len)
+        return 0;
+    unsigned char *b = base;
+    size_t off = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        if (off + rec_bytes > len)
+            off = 0;
+        uint32_t v = (tag << 24) | (uint32_t)(i & 0xffffff);
+        for (size_t k = 0; k + sizeof v <= rec_bytes; k += sizeof v)
+            memcpy(b + off + k, &v, sizeof v);
+        off += rec_bytes;
+    }
+    return count;
 }
 
 typedef struct copy_ctx {
@@ -359,4 +661,35 @@ int glc_test_jmp_probe(void *addr)
     *(volatile char *)addr = 1;
     g_probe_armed = 0;
     return 0;
+}
+
+int glc_test_segv_serves_itself(void)
+{
+    return glc_segv_serves_itself();
+}
+
+const void *glc_test_segv_registry(void)
+{
+    return glc_segv_registry();
+}
+
+void *glc_test_segv_handler(void)
+{
+    return glc_segv_handler_address();
+}
+
+_Static_assert(sizeof(glc_test_sentinel_state) == sizeof(glc_uffd_sentinel_info_t),
+               "glc_test_sentinel_state mirrors glc_uffd_sentinel_info_t");
+
+void glc_test_sentinel_state_of(const glc_region *r, glc_test_sentinel_state *out)
+{
+    glc_uffd_sentinel_info_t info;
+    glc_uffd_sentinel_info(r, &info);
+    memcpy(out, &info, sizeof *out);
+}
+
+void glc_test_set_sentinel_params(size_t win_min, size_t win_max, unsigned decay,
+                                  unsigned copy_after)
+{
+    glc_uffd_set_params(win_min, win_max, decay, copy_after);
 }

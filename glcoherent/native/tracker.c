@@ -26,6 +26,24 @@ static int g_uffd_ok;
 static pthread_once_t g_mprotect_once = PTHREAD_ONCE_INIT;
 static int g_mprotect_ok;
 
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+static atomic_ulong g_fork_generation;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&g_fork_generation, 1);
+}
+
+static void atfork_once(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+unsigned long glc_fork_generation(void)
+{
+    return atomic_load_explicit(&g_fork_generation, memory_order_relaxed);
+}
+
 static void uffd_probe_once(void)
 {
     g_uffd_ok = glc_uffd_probe();
@@ -121,6 +139,7 @@ int glc_tracker_create(glc_tracker **out, glc_tracker_kind kind)
     *out = NULL;
     if ((unsigned)kind > GLC_TRACKER_COPY)
         return -EINVAL;
+    pthread_once(&g_atfork_once, atfork_once);
     glc_tracker *t = calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
@@ -244,7 +263,26 @@ void glc_region_get_stats(const glc_region *r, glc_track_stats *out)
                         : 0;
 }
 
+int glc_region_scans_whole(const glc_region *r)
+{
+    if (!r)
+        return 1;
+    switch (r->t->kind) {
+    case GLC_TRACKER_UFFD:
+        return glc_uffd_region_scans_whole(r);
+    case GLC_TRACKER_MPROTECT:
+        return atomic_load(&((glc_region *)r)->segv.degraded);
+    default:
+        return 1;
+    }
+}
+
 glc_tracker_kind glc_region_kind(const glc_region *r)
 {
     return r ? r->t->kind : GLC_TRACKER_COPY;
+}
+
+int glc_tracker_reassert_handler(void)
+{
+    return glc_segv_ensure_installed();
 }

@@ -25,10 +25,14 @@ typedef enum glc_tracker_kind {
 
 /* Region flags. */
 enum {
-    /* uffd only: also keep the whole armed region PROT_READ so that the first user-space write
-     * after a collect raises one SIGSEGV that sets the maybe-dirty flag and restores write
-     * access; a clean check then costs a memory read instead of a scan. Kernel writes
-     * (read(2) into the range) fail with EFAULT while armed, so this is opt-in. */
+    /* uffd only: keep the region PROT_READ except for "hot windows" around recent writes. A
+     * write to a read-only page raises one SIGSEGV whose handler makes a window of pages
+     * writable (growing for sequential writers) and sets the maybe-dirty flag; writes inside
+     * windows are tracked by userfaultfd alone (no signal); collect scans only the windows and
+     * re-protects those that stay clean, so a clean check costs a memory read and a steady
+     * writer costs no signal per collect. Scattered writes switch the region to whole scans
+     * for a while (tracker_uffd.c). Kernel writes (read(2) into a read-only page) fail with
+     * EFAULT, so this is opt-in. */
     GLC_REGION_SENTINEL = 1u << 0,
 };
 
@@ -70,7 +74,8 @@ int glc_region_create(glc_tracker *t, void *addr, size_t len, unsigned flags, gl
 void glc_region_destroy(glc_region *r);
 
 /* Cheap (a memory read for mprotect/sentinel): 0 means certainly nothing was written since
- * the last collect. 1 means "maybe": call collect. Always 1 for copy and plain uffd. */
+ * the last collect. 1 means "maybe": call collect. Always 1 for copy and plain uffd; 1 for a
+ * sentinel region while it has hot windows (they must be scanned) or scans whole. */
 int glc_region_maybe_dirty(const glc_region *r);
 
 /* Report every page written since the last collect through fn (may be NULL), and re-arm those
@@ -79,6 +84,16 @@ int glc_region_maybe_dirty(const glc_region *r);
 long glc_region_collect(glc_region *r, glc_run_fn fn, void *user);
 
 void glc_region_get_stats(const glc_region *r, glc_track_stats *out);
+
+/* Put glcoherent's SIGSEGV handler back on top if another one displaced it (it then chains to
+ * the displacer). Hosts call it after installing a handler of their own; collects also check.
+ * Returns 1 if it had to re-install, 0 if it was in place, -errno on failure. */
+int glc_tracker_reassert_handler(void);
 glc_tracker_kind glc_region_kind(const glc_region *r);
+
+/* 1 when a collect now has to look at the whole region, or most of it (plain uffd, a uffd
+ * sentinel region scanned whole after scattered writes or whose hot windows cover half of it,
+ * a degraded mprotect region, copy); 0 when it only looks near what was written. */
+int glc_region_scans_whole(const glc_region *r);
 
 #endif

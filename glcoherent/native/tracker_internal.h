@@ -33,6 +33,7 @@ struct glc_tracker {
     int uffd;       /* uffd backend: the userfaultfd, else -1 */
     int pagemap_fd; /* uffd backend: /proc/self/pagemap, else -1 */
     pid_t pid;      /* uffd backend: the process that opened them (fork check) */
+    unsigned long forks; /* glc_fork_generation() when they were opened */
 };
 
 struct glc_region {
@@ -49,14 +50,39 @@ struct glc_region {
     glc_segv_range segv;  /* mprotect ranges and uffd sentinels */
     uint64_t *scratch;    /* mprotect: bitmap snapshot taken by collect (under lock) */
     int sentinel;         /* uffd: GLC_REGION_SENTINEL is active */
+    struct glc_uffd_win *win; /* uffd sentinel: window bookkeeping (tracker_uffd.c) */
 };
 
 extern const glc_backend_ops glc_backend_uffd;
 extern const glc_backend_ops glc_backend_mprotect;
 extern const glc_backend_ops glc_backend_copy;
 
+/* Counts fork()s into children of this process (a pthread_atfork child handler): compared
+ * against a value saved earlier it says "we are a forked child" for the price of a memory
+ * read, where getpid() is a system call. */
+unsigned long glc_fork_generation(void);
+
 /* uffd: the run-time probe (uncached; tracker.c caches it). 1 if usable. */
 int glc_uffd_probe(void);
+
+/* uffd sentinel tunables for regions created afterwards (0: default). Tests and benchmarks. */
+void glc_uffd_set_params(size_t win_min, size_t win_max, unsigned decay, unsigned copy_after);
+
+/* uffd: 1 while collects scan the whole region (or most of it: hot windows covering half). */
+int glc_uffd_region_scans_whole(const glc_region *r);
+
+/* uffd sentinel state, for tests. */
+typedef struct glc_uffd_sentinel_info_t {
+    int32_t windows;      /* recorded windows */
+    int32_t copy_pages;   /* pages copied blindly */
+    int32_t plain;        /* 1: overflowed, scanned whole */
+    int32_t overflow;     /* the overflow word */
+    int32_t hot;          /* maybe_dirty says 1 because of windows / copies / plain */
+    uint64_t win_min, win_max;
+    uint64_t win_first[32], win_pages[32];
+    uint64_t copy_page[8];
+} glc_uffd_sentinel_info_t;
+void glc_uffd_sentinel_info(const glc_region *r, glc_uffd_sentinel_info_t *out);
 
 /* Report [first, first + count) pages of r through fn, clipped to r->len. */
 static inline void glc_region_emit(const glc_region *r, glc_run_fn fn, void *user, size_t first,
