@@ -2,6 +2,8 @@
 #include "shadow.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,12 +19,72 @@ struct glc_shadow {
     size_t lead, length;
     size_t page;
     glc_region *region;       /* NULL in copy mode */
+    unsigned region_flags;    /* GLC_REGION_* it was created with */
     uint8_t *ref;             /* reference copy of the data range, merge mode only */
     unsigned hot_flushes;     /* consecutive flushes with > half the pages dirty */
     unsigned copy_flushes;    /* flushes since entering copy mode */
+    unsigned copy_len;        /* flushes to stay in copy mode (0: GLC_SHADOW_COPY_PROBE) */
+    unsigned tracked_flushes; /* flushes since tracking (re)started */
     glc_shadow_stats st;
     glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
+    glc_shadow *live_prev, *live_next; /* every live shadow, for fork() */
 };
+
+/* ---- fork() ----------------------------------------------------------------------------------
+ * Shadows are shared memory (a memfd), but a forked child of a native driver gets a private
+ * copy-on-write snapshot of each mapping. So in the child, every client view is replaced by a
+ * private copy of its contents at fork time: the child may read and write it without the
+ * parent seeing anything. (The child must not use GL, as with any driver.) posix_spawn and
+ * vfork do not run fork handlers and pay nothing. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static glc_shadow *live_head;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) { pthread_mutex_lock(&live_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&live_lock); }
+
+static void atfork_child(void)
+{
+    for (glc_shadow *s = live_head; s; s = s->live_next) {
+        void *copy = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (copy == MAP_FAILED)
+            continue; /* the view stays shared: documented fallback */
+        memcpy(copy, s->internal_base, s->map_len); /* the client view may be PROT_READ */
+        if (mremap(copy, s->map_len, s->map_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   s->client_base) == MAP_FAILED)
+            munmap(copy, s->map_len);
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void live_add(glc_shadow *s)
+{
+    pthread_once(&atfork_once, register_atfork);
+    pthread_mutex_lock(&live_lock);
+    s->live_next = live_head;
+    if (live_head)
+        live_head->live_prev = s;
+    live_head = s;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(glc_shadow *s)
+{
+    pthread_mutex_lock(&live_lock);
+    if (s->live_prev)
+        s->live_prev->live_next = s->live_next;
+    else
+        live_head = s->live_next;
+    if (s->live_next)
+        s->live_next->live_prev = s->live_prev;
+    pthread_mutex_unlock(&live_lock);
+}
 
 static inline uint64_t load64(const uint8_t *p)
 {
@@ -65,9 +127,32 @@ size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base
     return changed;
 }
 
+/* GLCOHERENT_KERNEL_WRITES=1: the program lets the kernel write into mapped buffers (read(2)
+ * straight into a persistent mapping); a read-only sentinel page would make that fail with
+ * EFAULT, so sentinels are off. Read at every shadow creation. */
+static int kernel_writes(void)
+{
+    const char *v = getenv("GLCOHERENT_KERNEL_WRITES");
+    return v && *v && !(v[0] == '0' && v[1] == 0);
+}
+
+/* Adaptive shadows on a userfaultfd tracker get the sentinel (clean check = a memory read,
+ * hot windows for writers) from GLC_SENTINEL_MIN_BYTES up. */
+static unsigned region_flags(const glc_shadow *s)
+{
+    if (s->want != GLC_TRACKER_AUTO || glc_tracker_kind_of(s->tracker) != GLC_TRACKER_UFFD)
+        return 0;
+    if (s->map_len < GLC_SENTINEL_MIN_BYTES || kernel_writes())
+        return 0;
+    return GLC_REGION_SENTINEL;
+}
+
 static int make_region(glc_shadow *s)
 {
-    return glc_region_create(s->tracker, s->client_base, s->map_len, 0, &s->region);
+    unsigned flags = region_flags(s);
+    int rc = glc_region_create(s->tracker, s->client_base, s->map_len, flags, &s->region);
+    s->region_flags = rc == 0 ? flags : 0;
+    return rc;
 }
 
 int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
@@ -137,6 +222,7 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
         }
     }
     s->st.tracker = s->region ? (int32_t)glc_region_kind(s->region) : GLC_TRACKER_COPY;
+    live_add(s);
     *out = s;
     return 0;
 fail:
@@ -148,6 +234,7 @@ void glc_shadow_destroy(glc_shadow *s)
 {
     if (!s)
         return;
+    live_remove(s);
     if (s->region)
         glc_region_destroy(s->region);
     munmap(s->internal_base, s->map_len);
@@ -161,6 +248,12 @@ void *glc_shadow_internal(const glc_shadow *s) { return s->internal_base + s->le
 size_t glc_shadow_length(const glc_shadow *s) { return s->length; }
 uintptr_t glc_shadow_end(const glc_shadow *s) { return (uintptr_t)s->client_base + s->map_len; }
 int glc_shadow_merging(const glc_shadow *s) { return s->ref != NULL; }
+const glc_region *glc_shadow_region(const glc_shadow *s) { return s->region; }
+
+int glc_shadow_sentinel(const glc_shadow *s)
+{
+    return s->region && (s->region_flags & GLC_REGION_SENTINEL);
+}
 
 void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len)
 {
@@ -232,8 +325,13 @@ static void policy_after_flush(glc_shadow *s, size_t dirty_pages)
         return;
     size_t total = s->map_len / s->page;
     if (s->region) {
+        s->tracked_flushes++;
         s->hot_flushes = dirty_pages * 2 > total ? s->hot_flushes + 1 : 0;
-        if (s->hot_flushes >= GLC_SHADOW_HOT_FLUSHES) {
+        /* A small shadow that the tracker scans whole anyway (scattered, frequent writes) is
+         * cheaper to copy whole. */
+        int small_whole = s->map_len <= GLC_SHADOW_SMALL_COPY_BYTES &&
+                          glc_region_scans_whole(s->region);
+        if (s->hot_flushes >= GLC_SHADOW_HOT_FLUSHES || small_whole) {
             glc_track_stats ts;
             glc_region_get_stats(s->region, &ts);
             s->retired.write_faults += ts.write_faults;
@@ -242,12 +340,20 @@ static void policy_after_flush(glc_shadow *s, size_t dirty_pages)
             glc_region_destroy(s->region);
             s->region = NULL;
             s->copy_flushes = 0;
+            /* Back in copy mode soon after a probe: probe half as often (up to a limit). */
+            if (s->copy_len && s->tracked_flushes < GLC_SHADOW_HOT_FLUSHES * 4)
+                s->copy_len = s->copy_len * 2 > GLC_SHADOW_COPY_PROBE_MAX
+                                  ? GLC_SHADOW_COPY_PROBE_MAX
+                                  : s->copy_len * 2;
+            else
+                s->copy_len = GLC_SHADOW_COPY_PROBE;
             s->st.mode_switches++;
         }
-    } else if (++s->copy_flushes >= GLC_SHADOW_COPY_PROBE) {
+    } else if (++s->copy_flushes >= (s->copy_len ? s->copy_len : GLC_SHADOW_COPY_PROBE)) {
         /* Everything was just sent, so the shadow is clean: track again and measure. */
         if (make_region(s) == 0) {
             s->hot_flushes = 0;
+            s->tracked_flushes = 0;
             s->st.mode_switches++;
         }
     }
