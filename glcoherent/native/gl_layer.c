@@ -30,10 +30,17 @@ struct glc_map {
     GLbitfield access;
     int persistent;
     int gpu_writable;          /* bound where shaders may write it */
+    int unloaded;              /* shadow not filled from the buffer at map (invalidated or
+                                * storage without data): contents undefined until merged */
     int pending;               /* GPU writes not yet brought back */
     glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
     unsigned nwriters;
 };
+
+typedef struct name_set {
+    GLuint *v;
+    size_t n, cap;
+} name_set;
 
 typedef struct fence_rec {
     GLsync sync;
@@ -47,8 +54,7 @@ struct glc_group {
     glc_group *next;
     glc_map **maps;            /* every live mapping of the group */
     size_t nmaps, capmaps;
-    GLuint *writable;          /* names bound where shaders may write them */
-    size_t nwritable, capwritable;
+    name_set writable;         /* names bound where shaders may write them */
     fence_rec *fences;
     size_t nfences, capfences;
     uint64_t write_seq;        /* bumped by every GPU write to a persistent mapping */
@@ -170,7 +176,10 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
         want = GLC_TRACKER_AUTO;
     }
     glc_tracker_kind got = glc_tracker_resolve(want);
-    if (want != GLC_TRACKER_AUTO && got != want)
+    if (want == GLC_TRACKER_AUTO && got != GLC_TRACKER_UFFD)
+        glc_log(inst, 2, "userfaultfd write-protect is not available here; auto tracking "
+                "falls back to '%s'", glc_tracker_name(got));
+    else if (want != GLC_TRACKER_AUTO && got != want)
         glc_log(inst, 2, "tracker '%s' is not available here; falling back to '%s'",
                 glc_tracker_name(want), glc_tracker_name(got));
     inst->kind = want == GLC_TRACKER_AUTO ? GLC_TRACKER_AUTO : got;
@@ -254,7 +263,7 @@ static void group_unref(glcoherent_instance *inst, glc_group *g)
     for (size_t i = 0; i < g->nmaps; i++)
         map_free(inst, g->maps[i]);
     free(g->maps);
-    free(g->writable);
+    free(g->writable.v);
     free(g->fences);
     free(g->polls); /* the fences themselves go with the share group's last context */
     pthread_mutex_destroy(&g->lock);
@@ -447,12 +456,38 @@ static glc_map *find_map(glc_group *g, GLuint name)
     return NULL;
 }
 
-static int is_writable_name(glc_group *g, GLuint name)
+static int set_has(const name_set *s, GLuint name)
 {
-    for (size_t i = 0; i < g->nwritable; i++)
-        if (g->writable[i] == name)
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == name)
             return 1;
     return 0;
+}
+
+/* Adds name once; 0, or -1 when out of memory (the set then just stays as it was). */
+static int set_add(name_set *s, GLuint name)
+{
+    if (set_has(s, name))
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        GLuint *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = name;
+    return 0;
+}
+
+static void set_remove(name_set *s, GLuint name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == name) {
+            s->v[i] = s->v[--s->n];
+            return;
+        }
 }
 
 static int flushes(const glc_map *m)
@@ -494,8 +529,9 @@ static void copy_back(glc_map *m)
 }
 
 /* A sync point: the GPU writes that context `ctx` issued up to write sequence `seq` are
- * complete. Bring back every pending mapping (writes of other contexts that happen to be done
- * come along), and clear the writes this sync covers; a mapping stays pending while some
+ * complete. Bring back every pending mapping that has such a write (a mapping whose writes are
+ * all another context's stays as it is: its data may be incomplete), and clear the writes this
+ * sync covers; a mapping stays pending while some
  * context's writes to it are not covered (glFinish in one context says nothing about another
  * context's commands). seq 0 covers nothing (a fence we do not know). */
 static void cover(glc_group *g, uint64_t ctx, uint64_t seq)
@@ -504,6 +540,12 @@ static void cover(glc_group *g, uint64_t ctx, uint64_t seq)
         glc_map *m = g->maps[i];
         if (!m->pending)
             continue;
+        int covered = 0;
+        for (unsigned k = 0; k < m->nwriters; k++)
+            covered |= (m->writers[k].ctx == ctx || m->writers[k].ctx == 0) &&
+                       m->writers[k].seq <= seq;
+        if (!covered)
+            continue; /* nothing this sync waited for: the data may be incomplete */
         copy_back(m);
         unsigned keep = 0;
         for (unsigned k = 0; k < m->nwriters; k++) {
@@ -537,6 +579,14 @@ static void prepare_write(glcoherent_instance *inst, glc_map *m)
         return;
     if ((m->access & GL_MAP_WRITE_BIT) && !glc_shadow_merging(m->shadow)) {
         if (glc_shadow_enable_merge(m->shadow, m->driver) == 0) {
+            if (m->unloaded) {
+                /* The reference was taken from a shadow never filled from the buffer, whose
+                 * bytes the app left undefined: make the buffer equal to it, or a client write
+                 * of the reference's value (zero) would look unchanged and never go down. No
+                 * GPU write happened since the map (this is the first one). */
+                memcpy(m->driver, glc_shadow_internal(m->shadow), (size_t)m->length);
+                m->unloaded = 0;
+            }
             ADD(inst->merges, 1);
             glc_log(inst, 0, "buffer %u: CPU and GPU both write it, merging byte by byte",
                     m->name);
@@ -849,6 +899,38 @@ GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
     return (GLuint)v;
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* Map-time copy-in. A fresh shadow reads as zeros, so runs of zero pages in the buffer (new
+ * storage, mostly) are only read, never written: no shadow page gets populated for them. */
+static void load_nonzero(glc_shadow *sh, const uint8_t *src, size_t len)
+{
+    const size_t chunk = 4096;
+    size_t run = 0, i = 0;
+    for (; i < len; i += chunk) {
+        size_t n = len - i < chunk ? len - i : chunk;
+        if (all_zero(src + i, n)) {
+            if (i > run)
+                glc_shadow_load(sh, run, src + run, i - run);
+            run = i + n;
+        }
+    }
+    if (len > run)
+        glc_shadow_load(sh, run, src + run, len - run);
+}
+
 void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsizeiptr length,
                       GLbitfield access, GLboolean (*unmap)(glc_ctx *, GLuint, GLenum),
                       GLenum target)
@@ -879,8 +961,9 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
         glc_push_error(c, GL_OUT_OF_MEMORY);
         return NULL;
     }
-    if (!(access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)))
-        glc_shadow_load(sh, 0, ptr, (size_t)length);
+    int unloaded = (access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)) != 0;
+    if (!unloaded)
+        load_nonzero(sh, ptr, (size_t)length);
     glc_map *m = calloc(1, sizeof *m);
     if (!m) {
         glc_shadow_destroy(sh);
@@ -896,13 +979,14 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     m->length = length;
     m->access = access;
     m->persistent = persistent;
+    m->unloaded = unloaded;
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
     /* A stale record (name reused after a delete we did not see) goes first. */
     glc_map *old = find_map(g, name);
     if (old)
         remove_map(inst, g, old);
-    m->gpu_writable = is_writable_name(g, name);
+    m->gpu_writable = set_has(&g->writable, name);
     if (g->nmaps == g->capmaps) {
         size_t cap = g->capmaps ? g->capmaps * 2 : 16;
         glc_map **v = realloc(g->maps, cap * sizeof *v);
@@ -1026,11 +1110,7 @@ void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
         glc_map *m = names[i] ? find_map(g, names[i]) : NULL;
         if (m)
             remove_map(c->inst, g, m);
-        for (size_t k = 0; k < g->nwritable; k++)
-            if (g->writable[k] == names[i]) {
-                g->writable[k] = g->writable[--g->nwritable];
-                break;
-            }
+        set_remove(&g->writable, names[i]);
     }
     pthread_mutex_unlock(&g->lock);
 }
@@ -1041,18 +1121,7 @@ void glc_buffer_gpu_writable(glc_ctx *c, GLuint name)
         return;
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
-    if (!is_writable_name(g, name)) {
-        if (g->nwritable == g->capwritable) {
-            size_t cap = g->capwritable ? g->capwritable * 2 : 16;
-            GLuint *v = realloc(g->writable, cap * sizeof *v);
-            if (!v) {
-                pthread_mutex_unlock(&g->lock);
-                return;
-            }
-            g->writable = v;
-            g->capwritable = cap;
-        }
-        g->writable[g->nwritable++] = name;
+    if (!set_has(&g->writable, name) && set_add(&g->writable, name) == 0) {
         glc_map *m = find_map(g, name);
         if (m && !m->gpu_writable) {
             int was = candidate(m);

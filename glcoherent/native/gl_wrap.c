@@ -116,7 +116,6 @@ static void APIENTRY w_glBufferStorage(GLenum target, GLsizeiptr size, const voi
                                        GLbitfield flags)
 {
     ENTER_VOID(glBufferStorage, (target, size, data, flags));
-    glc_flush_all(c);
     gl->glBufferStorage(target, size, data, flags);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
@@ -125,7 +124,6 @@ static void APIENTRY w_glNamedBufferStorage(GLuint buffer, GLsizeiptr size, cons
                                             GLbitfield flags)
 {
     ENTER_VOID(glNamedBufferStorage, (buffer, size, data, flags));
-    glc_flush_all(c);
     gl->glNamedBufferStorage(buffer, size, data, flags);
     glc_storage_changed(c, buffer, 0);
 }
@@ -134,7 +132,6 @@ static void APIENTRY w_glNamedBufferStorageEXT(GLuint buffer, GLsizeiptr size, c
                                                GLbitfield flags)
 {
     ENTER_VOID(glNamedBufferStorageEXT, (buffer, size, data, flags));
-    glc_flush_all(c);
     gl->glNamedBufferStorageEXT(buffer, size, data, flags);
     glc_storage_changed(c, buffer, 0);
 }
@@ -144,7 +141,6 @@ static void APIENTRY w_glBufferStorageMemEXT(GLenum target, GLsizeiptr size, GLu
                                              GLuint64 offset)
 {
     ENTER_VOID(glBufferStorageMemEXT, (target, size, memory, offset));
-    glc_flush_all(c);
     gl->glBufferStorageMemEXT(target, size, memory, offset);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
@@ -153,7 +149,6 @@ static void APIENTRY w_glNamedBufferStorageMemEXT(GLuint buffer, GLsizeiptr size
                                                   GLuint64 offset)
 {
     ENTER_VOID(glNamedBufferStorageMemEXT, (buffer, size, memory, offset));
-    glc_flush_all(c);
     gl->glNamedBufferStorageMemEXT(buffer, size, memory, offset);
     glc_storage_changed(c, buffer, 0);
 }
@@ -162,7 +157,6 @@ static void APIENTRY w_glBufferData(GLenum target, GLsizeiptr size, const void *
                                     GLenum usage)
 {
     ENTER_VOID(glBufferData, (target, size, data, usage));
-    glc_flush_all(c);
     gl->glBufferData(target, size, data, usage);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
@@ -171,7 +165,6 @@ static void APIENTRY w_glBufferDataARB(GLenum target, GLsizeiptrARB size, const 
                                        GLenum usage)
 {
     ENTER_VOID(glBufferDataARB, (target, size, data, usage));
-    glc_flush_all(c);
     gl->glBufferDataARB(target, size, data, usage);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
@@ -180,7 +173,6 @@ static void APIENTRY w_glNamedBufferData(GLuint buffer, GLsizeiptr size, const v
                                          GLenum usage)
 {
     ENTER_VOID(glNamedBufferData, (buffer, size, data, usage));
-    glc_flush_all(c);
     gl->glNamedBufferData(buffer, size, data, usage);
     glc_storage_changed(c, buffer, 0);
 }
@@ -189,7 +181,6 @@ static void APIENTRY w_glNamedBufferDataEXT(GLuint buffer, GLsizeiptr size, cons
                                             GLenum usage)
 {
     ENTER_VOID(glNamedBufferDataEXT, (buffer, size, data, usage));
-    glc_flush_all(c);
     gl->glNamedBufferDataEXT(buffer, size, data, usage);
     glc_storage_changed(c, buffer, 0);
 }
@@ -251,7 +242,6 @@ static void *APIENTRY w_glMapBufferRange(GLenum target, GLintptr offset, GLsizei
                                          GLbitfield access)
 {
     ENTER(glMapBufferRange, (target, offset, length, access));
-    glc_flush_all(c);
     void *p = gl->glMapBufferRange(target, offset, length, access);
     if (!p)
         return p;
@@ -262,7 +252,6 @@ static void *APIENTRY w_glMapBufferRange(GLenum target, GLintptr offset, GLsizei
 static void *APIENTRY w_glMapBuffer(GLenum target, GLenum access)
 {
     ENTER(glMapBuffer, (target, access));
-    glc_flush_all(c);
     void *p = gl->glMapBuffer(target, access);
     if (!p)
         return p;
@@ -274,7 +263,6 @@ static void *APIENTRY w_glMapBuffer(GLenum target, GLenum access)
 static void *APIENTRY w_glMapBufferARB(GLenum target, GLenum access)
 {
     ENTER(glMapBufferARB, (target, access));
-    glc_flush_all(c);
     void *p = gl->glMapBufferARB(target, access);
     if (!p)
         return p;
@@ -287,7 +275,6 @@ static void *APIENTRY w_glMapNamedBufferRange(GLuint buffer, GLintptr offset, GL
                                               GLbitfield access)
 {
     ENTER(glMapNamedBufferRange, (buffer, offset, length, access));
-    glc_flush_all(c);
     void *p = gl->glMapNamedBufferRange(buffer, offset, length, access);
     if (!p)
         return p;
@@ -298,7 +285,6 @@ static void *APIENTRY w_glMapNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
                                                  GLsizeiptr length, GLbitfield access)
 {
     ENTER(glMapNamedBufferRangeEXT, (buffer, offset, length, access));
-    glc_flush_all(c);
     void *p = gl->glMapNamedBufferRangeEXT(buffer, offset, length, access);
     if (!p)
         return p;
@@ -308,7 +294,6 @@ static void *APIENTRY w_glMapNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
 static void *APIENTRY w_glMapNamedBuffer(GLuint buffer, GLenum access)
 {
     ENTER(glMapNamedBuffer, (buffer, access));
-    glc_flush_all(c);
     void *p = gl->glMapNamedBuffer(buffer, access);
     if (!p)
         return p;
@@ -319,7 +304,6 @@ static void *APIENTRY w_glMapNamedBuffer(GLuint buffer, GLenum access)
 static void *APIENTRY w_glMapNamedBufferEXT(GLuint buffer, GLenum access)
 {
     ENTER(glMapNamedBufferEXT, (buffer, access));
-    glc_flush_all(c);
     void *p = gl->glMapNamedBufferEXT(buffer, access);
     if (!p)
         return p;
@@ -747,7 +731,6 @@ static void APIENTRY w_glMultiTexBufferEXT(GLenum texunit, GLenum target,
 static void APIENTRY w_glFinish(void)
 {
     ENTER_VOID(glFinish, ());
-    glc_flush_all(c);
     gl->glFinish();
     glc_sync_all(c);
 }
@@ -755,7 +738,6 @@ static void APIENTRY w_glFinish(void)
 static GLsync APIENTRY w_glFenceSync(GLenum condition, GLbitfield flags)
 {
     ENTER(glFenceSync, (condition, flags));
-    glc_flush_all(c);
     GLsync s = gl->glFenceSync(condition, flags);
     glc_fence_created(c, s);
     return s;
