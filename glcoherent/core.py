@@ -43,6 +43,30 @@ def _stats(cls, cdata):
     return cls(**{f.name: getattr(cdata, f.name) for f in fields(cls)})
 
 
+def _keep_handler_on_top_of_faulthandler() -> None:
+    """Python's faulthandler, enabled after glcoherent armed a mapping, would take tracked
+    write faults for fatal ones (it re-raises them as a signal nobody can attribute). Re-assert
+    glcoherent's SIGSEGV handler after every later faulthandler.enable(); it then chains to
+    faulthandler for faults that are not its own."""
+    import faulthandler
+
+    enable = faulthandler.enable
+    if getattr(enable, "_glcoherent", False):
+        return
+
+    def enable_then_reassert(*args, **kwargs):
+        result = enable(*args, **kwargs)
+        lib.glc_tracker_reassert_handler()
+        return result
+
+    enable_then_reassert._glcoherent = True  # type: ignore[attr-defined]
+    enable_then_reassert.__doc__ = enable.__doc__
+    faulthandler.enable = enable_then_reassert
+
+
+_keep_handler_on_top_of_faulthandler()
+
+
 def tracker_available(name: str) -> bool:
     """Whether a tracker backend works on this machine ('auto' and 'copy' always do)."""
     return bool(lib.glc_tracker_available(_KIND[resolve_tracker(name)]))

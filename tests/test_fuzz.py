@@ -7,12 +7,16 @@ own entry points (eglGetProcAddress), the "emulated" set through glcoherent's wr
 
 - storage (glNamedBufferStorage / glBufferStorage / glNamedBufferData) with random flags and
   sizes, including invalid ones;
-- maps (named and bound-target) with random ranges and access bits, including invalid ones;
-- CPU writes into the mapping (runs, fills with repeated values, scattered bytes);
+- maps (named, bound-target, glMapNamedBuffer) with random ranges and access bits, including
+  invalid ones;
+- CPU writes into the mapping (runs, fills with repeated values, scattered bytes, one byte per
+  page, "restore what the mapping held when it was made");
 - GPU writes: copies from a source buffer and between the buffers under test, BufferSubData,
   ClearBufferSubData (R8UI / R32UI), a compute shader writing an SSBO binding (optionally
   reading another one);
-- GPU reads: copy out to a check buffer and read that back; glGetNamedBufferSubData;
+- GPU reads: copy out to a check buffer and read that back (the check buffer is read straight
+  from the driver, so checking is not itself a glcoherent sync point); glGet(Named)BufferSubData;
+  the whole of every buffer after each glFinish;
 - sync points: glFinish, fences + glClientWaitSync (0 and 1 s), glGetSynciv, polling without a
   fence (any GL call);
 - flush (explicit), memory barrier, unmap, delete.
@@ -25,7 +29,11 @@ sides), invalidated ranges, write-only mappings and unflushed explicit-flush wri
 compared, and CPU writes never race a not-yet-synchronised GPU write to the same bytes (bytes of
 the same page are fair game: that is the byte-exact merge).
 
-CI: a bounded run (GLCOHERENT_FUZZ_EXAMPLES, default 150 sequences). Soak:
+Known divergences have a test_bug_* test each (failing until fixed) and are tolerated by the
+model so the fuzzer can look further; GLCOHERENT_FUZZ_STRICT=1 turns the tolerance off.
+
+CI: a bounded run (GLCOHERENT_FUZZ_EXAMPLES, default 150 sequences of up to 40 steps). Soak
+(fresh random sequences until the time is up; prints sequences/s, operations/s, divergences):
     python -m tests.test_fuzz --soak SECONDS [--tracker uffd|mprotect|copy|auto]
 """
 
@@ -55,9 +63,9 @@ from fuzz_helpers.glapi import GLApi, view  # noqa: E402
 pytestmark = pytest.mark.gl
 
 NBUF = 3
-# Known divergences (each has a test_bug_* test below that fails until it is fixed) are
-# tolerated by the model unless GLCOHERENT_FUZZ_STRICT=1.
-KNOWN_BUGS = os.environ.get("GLCOHERENT_FUZZ_STRICT", "0") in ("", "0")
+# Known divergences the model tolerates (none open now: BUG-2, found by this fuzzer, is fixed
+# and kept as a regression test below). GLCOHERENT_FUZZ_STRICT=0 re-enables the tolerance.
+KNOWN_BUGS = os.environ.get("GLCOHERENT_FUZZ_STRICT", "1") in ("", "0")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MAX_SIZE = 2 * 65536 + 3
 CHECK_SIZE = MAX_SIZE + 16
@@ -1041,7 +1049,7 @@ def test_differential(fuzz_env):
           f"{delta.pop('steps')} operations in {dt:.1f} s; {delta}")
 
 
-# ------------------------------------------------------------------------------------- minimal repros
+# ------------------------------------------------------------------------- minimal repros
 # Divergences the fuzzer found, minimised. Each fails until glcoherent is fixed; the fuzzer's
 # model tolerates them (KNOWN_BUGS) unless GLCOHERENT_FUZZ_STRICT=1.
 
@@ -1077,7 +1085,7 @@ def test_writeonly_persistent_rewrite_after_gpu_write(fuzz_env):
     assert emulated == native, f"CPU write lost: emulated buffer holds {emulated.hex()}"
 
 
-def test_bug_invalidated_persistent_map_zero_write_lost(fuzz_env):
+def test_invalidated_persistent_map_zero_write_kept(fuzz_env):
     """BUG-2 (uffd, mprotect, auto; not copy). Persistent write map with
     MAP_INVALIDATE_BUFFER_BIT (or _RANGE_BIT); any command that may write the buffer (here a
     glBufferSubData elsewhere in it; binding it as an SSBO does the same) turns byte-exact

@@ -45,9 +45,8 @@ class Setup:
 
 
 def setup():
-    from glcoherent.egl import HeadlessContext
-
     import glcoherent
+    from glcoherent.egl import HeadlessContext
 
     s = Setup()
     s.records = Records()

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -84,6 +85,7 @@ typedef struct writer {
 static writer *g_w;
 static int g_nw;
 static atomic_int g_stop;
+static atomic_int g_pause, g_paused;
 
 static void *writer_main(void *arg)
 {
@@ -96,6 +98,12 @@ static void *writer_main(void *arg)
     uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)(w->id + 1) * 0x100000001b3ull;
     uint32_t counter = 1;
     while (n && !atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+        if (atomic_load(&g_pause)) {
+            atomic_fetch_add(&g_paused, 1);
+            while (atomic_load(&g_pause) && !atomic_load(&g_stop))
+                sched_yield();
+            atomic_fetch_sub(&g_paused, 1);
+        }
         for (int k = 0; k < 64; k++) {
             x ^= x << 13;
             x ^= x >> 7;
@@ -118,6 +126,8 @@ int wr_start(void *base, size_t nwords, const uint8_t *owner, int nthreads)
     if (!g_w)
         return -ENOMEM;
     atomic_store(&g_stop, 0);
+    atomic_store(&g_pause, 0);
+    atomic_store(&g_paused, 0);
     g_nw = nthreads;
     for (int i = 0; i < nthreads; i++) {
         g_w[i] = (writer){.id = i, .base = base, .owner = owner, .nwords = nwords};
@@ -125,6 +135,21 @@ int wr_start(void *base, size_t nwords, const uint8_t *owner, int nthreads)
             return -errno;
     }
     return 0;
+}
+
+/* Hold every writer (returns once all are parked), and let them go again. */
+void wr_pause(void)
+{
+    atomic_store(&g_pause, 1);
+    while (atomic_load(&g_paused) < g_nw)
+        sched_yield();
+}
+
+void wr_resume(void)
+{
+    atomic_store(&g_pause, 0);
+    while (atomic_load(&g_paused) > 0)
+        sched_yield();
 }
 
 uint64_t wr_stop(void)

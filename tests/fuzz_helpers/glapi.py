@@ -11,8 +11,15 @@ only on buffers glcoherent never saw (the native twins, the check buffers).
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_ssize_t, c_uint, c_uint64, \
-    c_void_p
+from ctypes import (
+    POINTER,
+    c_char_p,
+    c_int,
+    c_ssize_t,
+    c_uint,
+    c_uint64,
+    c_void_p,
+)
 
 GLenum = c_uint
 GLuint = c_uint
@@ -169,11 +176,11 @@ class GLApi:
             setattr(self, name, ctypes.CFUNCTYPE(res, *args)(addr))
 
     @classmethod
-    def native(cls) -> "GLApi":
+    def native(cls) -> GLApi:
         return cls(_egl_get_proc, "native")
 
     @classmethod
-    def emulated(cls, instance) -> "GLApi":
+    def emulated(cls, instance) -> GLApi:
         return cls(instance.get_proc_address, "emulated")
 
     # ---- conveniences -------------------------------------------------------------------------
