@@ -532,7 +532,7 @@ static long read_long_file(const char *path)
     return end == buf ? -1 : v;
 }
 
-static long count_maps(void)
+long glc_count_mappings(void)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -576,7 +576,7 @@ static int local_vma_pressure(void)
      * mapping splits it in three); re-protecting merges them back, which only a recount sees. */
     if (base >= 0 && base + growth <= limit)
         return 0;
-    long c = count_maps();
+    long c = glc_count_mappings();
     if (c < 0)
         return 0;
     atomic_fetch_sub(&g_vma_growth, growth);

@@ -128,6 +128,9 @@ void glc_segv_remove(glc_segv_range *r);
  * Costs one sigaction() query. */
 int glc_segv_ensure_installed(void);
 
+/* Lines of /proc/self/maps: the process's VMA count (-1 if unreadable). Not signal safe. */
+long glc_count_mappings(void);
+
 /* 1 while our handler is the one installed for SIGSEGV. */
 int glc_segv_installed(void);
 

@@ -193,25 +193,6 @@ int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsi
 
 /* ---------------------------------------------------------------- scenarios */
 
-static long count_mappings(void)
-{
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[16384];
-    long lines = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        for (ssize_t i = 0; i < n; i++)
-            lines += buf[i] == '\n';
-    }
-    close(fd);
-    return lines;
-}
 
 typedef struct scen_copy {
     const unsigned char *src;
@@ -374,7 +355,7 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
             nat[k - 1] = sum / (double)cycles;
     }
 
-    long maps_before = count_mappings();
+    long maps_before = glc_count_mappings();
     glc_region *r = NULL;
     unsigned rflags = (flags & GLC_TRACKBENCH_SENTINEL) ? GLC_REGION_SENTINEL : 0;
     rc = glc_region_create(t, mem, region_bytes, rflags, &r);
@@ -424,7 +405,7 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
         }
     }
     glc_region_get_stats(r, &s1);
-    long maps_after = count_mappings();
+    long maps_after = glc_count_mappings();
     glc_region_destroy(r);
     if (rc)
         goto out_free;
