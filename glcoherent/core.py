@@ -60,6 +60,7 @@ def _keep_handler_on_top_of_faulthandler() -> None:
         return result
 
     enable_then_reassert._glcoherent = True  # type: ignore[attr-defined]
+    enable_then_reassert.__wrapped__ = enable  # type: ignore[attr-defined]
     enable_then_reassert.__doc__ = enable.__doc__
     faulthandler.enable = enable_then_reassert
 

@@ -1066,13 +1066,16 @@ def test_foreign_handler_displacing_ours_is_fixed_at_collect():
 
 
 def test_faulthandler_reenabled_over_ours_is_fixed_at_collect():
+    # The raw faulthandler.enable (glcoherent's wrapper would re-assert ours at once): a
+    # displacement glcoherent does not hear about, caught at the next collect.
     code = """
     import faulthandler
     faulthandler.enable()
     a = anon(8)
     t, r = tracked(lib.GLC_TRACKER_MPROTECT, a, 8 * PAGE)
     faulthandler.disable()  # restores what it displaced: SIG_DFL, over ours
-    faulthandler.enable()   # faulthandler on top again, chained to SIG_DFL
+    raw_enable = getattr(faulthandler.enable, "__wrapped__", faulthandler.enable)
+    raw_enable()  # faulthandler on top again, chained to SIG_DFL
     assert lib.glc_test_segv_installed() == 0
     assert pages(r) == []   # collect notices and puts ours back on top
     assert lib.glc_test_segv_installed() == 1
@@ -1095,7 +1098,7 @@ def test_faulthandler_enabled_after_ours_no_loop():
     import faulthandler
     a = anon(8)
     t, r = tracked(lib.GLC_TRACKER_MPROTECT, a, 8 * PAGE)
-    faulthandler.enable()
+    getattr(faulthandler.enable, "__wrapped__", faulthandler.enable)()
     assert pages(r) == []  # ours back on top, chained to faulthandler, then SIG_DFL
     assert lib.glc_test_segv_installed() == 1
     poke(a + 4 * PAGE)
@@ -1324,7 +1327,7 @@ def test_segv_registry_two_copies_both_track(helper_so, order):
     check_tracking((0, lib.GLC_REGION_SENTINEL))
     if order == "displaced":
         import faulthandler
-        faulthandler.enable()  # on top of ours
+        getattr(faulthandler.enable, "__wrapped__", faulthandler.enable)()  # on top of ours
     if order != "helper-first-global":
         H = ctypes.CDLL({helper_so!r}, mode=mode)
         H.helper_registry.restype = ctypes.c_void_p
