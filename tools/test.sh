@@ -37,7 +37,10 @@ asan_tests=$(cd "$asan_dir" && ls tests/test_arena.py tests/test_shadow.py tests
 assert n.__file__.startswith('$asan_dir'), n.__file__; print('asan build:', n.__file__)" && \
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    PYTHONPATH="$asan_dir" $PY -m pytest -q -p no:cacheprovider $asan_tests)
+    PYTHONPATH="$asan_dir" $PY -m pytest -q -p no:cacheprovider $asan_tests \
+        --deselect tests/test_tracker.py::test_segv_registry_delegates_to_preloaded_library)
+# (that test preloads the interposer, whose dlsym stub cannot share a process with ASan's
+# runtime; it runs in every other pass above)
 rm -rf "$asan_dir"
 
 if $PY -c "import glcoherent.bench.cli" 2>/dev/null; then
