@@ -260,6 +260,11 @@ static void group_unref(glcoherent_instance *inst, glc_group *g)
     if (--g->refs > 0)
         return;
     STORE(inst->ngroups, inst->ngroups - 1);
+    for (glc_group **pp = &inst->groups; *pp; pp = &(*pp)->next)
+        if (*pp == g) {
+            *pp = g->next;
+            break;
+        }
     for (size_t i = 0; i < g->nmaps; i++)
         map_free(inst, g->maps[i]);
     free(g->maps);
@@ -298,6 +303,8 @@ static glc_ctx *new_ctx(glcoherent_instance *inst, void *native, glc_ctx *share)
             return NULL;
         }
         STORE(inst->ngroups, inst->ngroups + 1);
+        c->group->next = inst->groups; /* inst->lock held */
+        inst->groups = c->group;
     }
     c->next = inst->contexts;
     inst->contexts = c;
@@ -1156,18 +1163,7 @@ void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
                                  : (int32_t)GLC_TRACKER_COPY;
     out->tracker_auto = inst->kind == GLC_TRACKER_AUTO;
     pthread_mutex_lock(&inst->lock);
-    /* Each group once: mark visited groups through a small local list. */
-    glc_group *seen[64];
-    size_t nseen = 0;
-    for (glc_ctx *c = inst->contexts; c; c = c->next) {
-        glc_group *g = c->group;
-        int dup = 0;
-        for (size_t i = 0; i < nseen; i++)
-            dup |= seen[i] == g;
-        if (dup)
-            continue;
-        if (nseen < 64)
-            seen[nseen++] = g;
+    for (glc_group *g = inst->groups; g; g = g->next) {
         pthread_mutex_lock(&g->lock);
         for (size_t i = 0; i < g->nmaps; i++) {
             glc_map *m = g->maps[i];

@@ -58,7 +58,7 @@ struct glcoherent_instance {
     glcoherent_config cfg;
     pthread_mutex_t lock;          /* contexts list, groups list */
     glc_ctx *contexts;
-    glc_group *groups;
+    glc_group *groups;             /* live share groups (inst->lock) */
     glcoherent_instance *next_instance;
     /* global counters (atomics) */
     size_t ngroups;                /* live share groups (atomic reads): 1 allows the fast path */
