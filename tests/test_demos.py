@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import select
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -151,61 +147,6 @@ def test_png_writer_round_trip(tmp_path):
 
 
 # ---- real windows on Xvfb ------------------------------------------------------------------------
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-@pytest.fixture(scope="module")
-def xvfb_display():
-    """A private Xvfb server on a free display number; yields the DISPLAY value."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        if _in_ci():
-            pytest.fail("Xvfb is missing (apt-get install xvfb): the windowed demo must run in CI")
-        pytest.skip("Xvfb is not installed")
-    # -displayfd: Xvfb picks a free display number and writes it once it accepts connections
-    rfd, wfd = os.pipe()
-    proc = subprocess.Popen([exe, "-displayfd", str(wfd), "-screen", "0", "640x480x24",
-                             "-nolisten", "tcp"], pass_fds=(wfd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    os.close(wfd)
-    try:
-        number = b""
-        deadline = time.monotonic() + 30
-        while not number.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.poll() is not None \
-                    else ""
-                pytest.fail(f"Xvfb did not start: {err}")
-            ready, _, _ = select.select([rfd], [], [], left)
-            if ready:
-                chunk = os.read(rfd, 16)
-                if not chunk:
-                    continue
-                number += chunk
-        display = f":{int(number.strip())}"
-        sock_path = f"/tmp/.X11-unix/X{int(number.strip())}"
-        while True:     # the socket accepts connections
-            try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                    s.connect(sock_path)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"Xvfb {display} does not accept connections")
-                time.sleep(0.05)
-        yield display
-    finally:
-        os.close(rfd)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 def window_env(display: str):
     env = dict(os.environ)

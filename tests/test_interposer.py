@@ -21,16 +21,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import in_ci
 
 from glcoherent.run import PRELOAD_NAME, build_env, parse_stats, preload_path
 
@@ -39,9 +37,6 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 DEFAULT_LIMIT = 1 << 32
 PTR_RE = re.compile(r"ptr=0x([0-9a-f]+) len=(\d+)")
 
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def base_env() -> dict:
@@ -321,56 +316,13 @@ def test_run_exit_status_and_signals():
 
 # ---- GLX and glfw on Xvfb -----------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def xdisplay():
-    """A private Xvfb (DISPLAY value)."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        if in_ci():
-            pytest.fail("Xvfb is missing (apt-get install xvfb)")
-        pytest.skip("Xvfb is not installed")
-    rfd, wfd = os.pipe()
-    proc = subprocess.Popen([exe, "-displayfd", str(wfd), "-screen", "0", "320x240x24",
-                             "-nolisten", "tcp"], pass_fds=(wfd,), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    os.close(wfd)
-    try:
-        data = b""
-        deadline = time.monotonic() + 30
-        while not data.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or proc.poll() is not None:
-                pytest.fail("Xvfb did not start")
-            if select.select([rfd], [], [], left)[0]:
-                data += os.read(rfd, 16)
-        number = int(data.strip())
-        while True:
-            try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                    s.connect(f"/tmp/.X11-unix/X{number}")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("Xvfb does not accept connections")
-                time.sleep(0.05)
-        yield f":{number}"
-    finally:
-        os.close(rfd)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.mark.gl
 @pytest.mark.xvfb
-def test_glx_context_program(programs, xdisplay):
+def test_glx_context_program(programs, xvfb_display):
     """GLX end to end: glXCreateContextAttribsARB (from glXGetProcAddressARB) and
     glXMakeContextCurrent feed the context tracking; gl* called directly from libGL."""
     env = base_env()
-    env["DISPLAY"] = xdisplay
+    env["DISPLAY"] = xvfb_display
     native = native_run([programs["glx_context"]], env=env)
     assert native.returncode == 0, native.stdout + native.stderr
     check_mapped_program(glc_run([programs["glx_context"]], env=env))
@@ -378,11 +330,11 @@ def test_glx_context_program(programs, xdisplay):
 
 @pytest.mark.gl
 @pytest.mark.xvfb
-def test_glfw_pyopengl_program(xdisplay):
+def test_glfw_pyopengl_program(xvfb_display):
     """glfw (dlopen + dlsym of libGL, glXGetProcAddressARB) with PyOpenGL on GLX."""
     pytest.importorskip("glfw")
     env = base_env()
-    env["DISPLAY"] = xdisplay
+    env["DISPLAY"] = xvfb_display
     env.pop("WAYLAND_DISPLAY", None)
     p = glc_run([sys.executable, PROGRAMS / "pyopengl_prog.py", "--glfw"], env=env, timeout=300)
     check_mapped_program(p)
