@@ -583,49 +583,37 @@ static int shader_writable_target(GLenum target)
            target == GL_TRANSFORM_FEEDBACK_BUFFER;
 }
 
-static void APIENTRY w_glBindBufferBase(GLenum target, GLuint index, GLuint buffer)
-{
-    ENTER_VOID(glBindBufferBase, (target, index, buffer));
-    if (shader_writable_target(target))
-        glc_buffer_gpu_writable(c, buffer);
-    gl->glBindBufferBase(target, index, buffer);
-}
+/* Binding a buffer where shaders may write it (indexed SSBO / atomic / xfb targets, transform
+ * feedback objects, texture buffers usable as images): remember it before forwarding. */
+#define W_WRITABLE_BINDING(name, writable, params, args) \
+    static void APIENTRY w_##name params                   \
+    {                                                      \
+        ENTER_VOID(name, args);                            \
+        if (writable)                                      \
+            glc_buffer_gpu_writable(c, buffer);            \
+        gl->name args;                                     \
+    }
 
-static void APIENTRY w_glBindBufferRange(GLenum target, GLuint index, GLuint buffer,
-                                         GLintptr offset, GLsizeiptr size)
-{
-    ENTER_VOID(glBindBufferRange, (target, index, buffer, offset, size));
-    if (shader_writable_target(target))
-        glc_buffer_gpu_writable(c, buffer);
-    gl->glBindBufferRange(target, index, buffer, offset, size);
-}
+W_WRITABLE_BINDING(glBindBufferBase, shader_writable_target(target),
+                   (GLenum target, GLuint index, GLuint buffer),
+                   (target, index, buffer))
+
+W_WRITABLE_BINDING(glBindBufferRange, shader_writable_target(target),
+                   (GLenum target, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                   (target, index, buffer, offset, size))
 
 /* EXT_transform_feedback names of the same bindings. */
-static void APIENTRY w_glBindBufferBaseEXT(GLenum target, GLuint index, GLuint buffer)
-{
-    ENTER_VOID(glBindBufferBaseEXT, (target, index, buffer));
-    if (shader_writable_target(target))
-        glc_buffer_gpu_writable(c, buffer);
-    gl->glBindBufferBaseEXT(target, index, buffer);
-}
+W_WRITABLE_BINDING(glBindBufferBaseEXT, shader_writable_target(target),
+                   (GLenum target, GLuint index, GLuint buffer),
+                   (target, index, buffer))
 
-static void APIENTRY w_glBindBufferRangeEXT(GLenum target, GLuint index, GLuint buffer,
-                                            GLintptr offset, GLsizeiptr size)
-{
-    ENTER_VOID(glBindBufferRangeEXT, (target, index, buffer, offset, size));
-    if (shader_writable_target(target))
-        glc_buffer_gpu_writable(c, buffer);
-    gl->glBindBufferRangeEXT(target, index, buffer, offset, size);
-}
+W_WRITABLE_BINDING(glBindBufferRangeEXT, shader_writable_target(target),
+                   (GLenum target, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                   (target, index, buffer, offset, size))
 
-static void APIENTRY w_glBindBufferOffsetEXT(GLenum target, GLuint index, GLuint buffer,
-                                             GLintptr offset)
-{
-    ENTER_VOID(glBindBufferOffsetEXT, (target, index, buffer, offset));
-    if (shader_writable_target(target))
-        glc_buffer_gpu_writable(c, buffer);
-    gl->glBindBufferOffsetEXT(target, index, buffer, offset);
-}
+W_WRITABLE_BINDING(glBindBufferOffsetEXT, shader_writable_target(target),
+                   (GLenum target, GLuint index, GLuint buffer, GLintptr offset),
+                   (target, index, buffer, offset))
 
 static void APIENTRY w_glBindBuffersBase(GLenum target, GLuint first, GLsizei count,
                                          const GLuint *buffers)
@@ -648,83 +636,46 @@ static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei c
     gl->glBindBuffersRange(target, first, count, buffers, offsets, sizes);
 }
 
-static void APIENTRY w_glTransformFeedbackBufferBase(GLuint xfb, GLuint index, GLuint buffer)
-{
-    ENTER_VOID(glTransformFeedbackBufferBase, (xfb, index, buffer));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTransformFeedbackBufferBase(xfb, index, buffer);
-}
+W_WRITABLE_BINDING(glTransformFeedbackBufferBase, 1,
+                   (GLuint xfb, GLuint index, GLuint buffer),
+                   (xfb, index, buffer))
 
-static void APIENTRY w_glTransformFeedbackBufferRange(GLuint xfb, GLuint index, GLuint buffer,
-                                                      GLintptr offset, GLsizeiptr size)
-{
-    ENTER_VOID(glTransformFeedbackBufferRange, (xfb, index, buffer, offset, size));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTransformFeedbackBufferRange(xfb, index, buffer, offset, size);
-}
+W_WRITABLE_BINDING(glTransformFeedbackBufferRange, 1,
+                   (GLuint xfb, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                   (xfb, index, buffer, offset, size))
 
 /* Texture buffers can be bound as images and written by shaders. */
-static void APIENTRY w_glTexBuffer(GLenum target, GLenum internalformat, GLuint buffer)
-{
-    ENTER_VOID(glTexBuffer, (target, internalformat, buffer));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTexBuffer(target, internalformat, buffer);
-}
+W_WRITABLE_BINDING(glTexBuffer, 1,
+                   (GLenum target, GLenum internalformat, GLuint buffer),
+                   (target, internalformat, buffer))
 
-static void APIENTRY w_glTexBufferARB(GLenum target, GLenum internalformat, GLuint buffer)
-{
-    ENTER_VOID(glTexBufferARB, (target, internalformat, buffer));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTexBufferARB(target, internalformat, buffer);
-}
+W_WRITABLE_BINDING(glTexBufferARB, 1,
+                   (GLenum target, GLenum internalformat, GLuint buffer),
+                   (target, internalformat, buffer))
 
-static void APIENTRY w_glTexBufferRange(GLenum target, GLenum internalformat, GLuint buffer,
-                                        GLintptr offset, GLsizeiptr size)
-{
-    ENTER_VOID(glTexBufferRange, (target, internalformat, buffer, offset, size));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTexBufferRange(target, internalformat, buffer, offset, size);
-}
+W_WRITABLE_BINDING(glTexBufferRange, 1,
+                   (GLenum target, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                   (target, internalformat, buffer, offset, size))
 
-static void APIENTRY w_glTextureBuffer(GLuint texture, GLenum internalformat, GLuint buffer)
-{
-    ENTER_VOID(glTextureBuffer, (texture, internalformat, buffer));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTextureBuffer(texture, internalformat, buffer);
-}
+W_WRITABLE_BINDING(glTextureBuffer, 1,
+                   (GLuint texture, GLenum internalformat, GLuint buffer),
+                   (texture, internalformat, buffer))
 
-static void APIENTRY w_glTextureBufferRange(GLuint texture, GLenum internalformat, GLuint buffer,
-                                            GLintptr offset, GLsizeiptr size)
-{
-    ENTER_VOID(glTextureBufferRange, (texture, internalformat, buffer, offset, size));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTextureBufferRange(texture, internalformat, buffer, offset, size);
-}
+W_WRITABLE_BINDING(glTextureBufferRange, 1,
+                   (GLuint texture, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                   (texture, internalformat, buffer, offset, size))
 
-static void APIENTRY w_glTextureBufferEXT(GLuint texture, GLenum target, GLenum internalformat,
-                                          GLuint buffer)
-{
-    ENTER_VOID(glTextureBufferEXT, (texture, target, internalformat, buffer));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTextureBufferEXT(texture, target, internalformat, buffer);
-}
+W_WRITABLE_BINDING(glTextureBufferEXT, 1,
+                   (GLuint texture, GLenum target, GLenum internalformat, GLuint buffer),
+                   (texture, target, internalformat, buffer))
 
-static void APIENTRY w_glTextureBufferRangeEXT(GLuint texture, GLenum target,
-                                               GLenum internalformat, GLuint buffer,
-                                               GLintptr offset, GLsizeiptr size)
-{
-    ENTER_VOID(glTextureBufferRangeEXT, (texture, target, internalformat, buffer, offset, size));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glTextureBufferRangeEXT(texture, target, internalformat, buffer, offset, size);
-}
+W_WRITABLE_BINDING(glTextureBufferRangeEXT, 1,
+                   (GLuint texture, GLenum target, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                   (texture, target, internalformat, buffer, offset, size))
 
-static void APIENTRY w_glMultiTexBufferEXT(GLenum texunit, GLenum target,
-                                            GLenum internalformat, GLuint buffer)
-{
-    ENTER_VOID(glMultiTexBufferEXT, (texunit, target, internalformat, buffer));
-    glc_buffer_gpu_writable(c, buffer);
-    gl->glMultiTexBufferEXT(texunit, target, internalformat, buffer);
-}
+W_WRITABLE_BINDING(glMultiTexBufferEXT, 1,
+                   (GLenum texunit, GLenum target, GLenum internalformat, GLuint buffer),
+                   (texunit, target, internalformat, buffer))
 
 /* ---- sync ----------------------------------------------------------------------------------- */
 
