@@ -12,11 +12,9 @@
 
 static void *api_get_proc_address(glcoherent_instance *inst, const char *name)
 {
-    void *real = inst->cfg.get_proc(inst->cfg.get_proc_user, name);
-    if (!real)
-        return NULL;
+    /* A wrapper resolves the driver's function itself, at its first call if not before. */
     void *w = glc_wrapper_for(name);
-    return w ? w : real;
+    return w ? w : inst->cfg.get_proc(inst->cfg.get_proc_user, name);
 }
 
 static const char *api_tracker_name(glcoherent_instance *inst)
@@ -108,4 +106,22 @@ void *glc_builtin_get_current(void *user)
     get_current_t glx =
         (get_current_t)cached_sym(&glx_get_current, glx_libs, "glXGetCurrentContext");
     return glx ? glx() : NULL;
+}
+
+void *glc_loader_egl_get_proc_address(const char *name)
+{
+    void *w = name ? glc_wrapper_for(name) : NULL;
+    if (w)
+        return w;
+    get_proc_t egl = (get_proc_t)cached_sym(&egl_get_proc, egl_libs, "eglGetProcAddress");
+    return egl && name ? egl(name) : NULL;
+}
+
+void *glc_loader_glx_get_proc_address(const char *name)
+{
+    void *w = name ? glc_wrapper_for(name) : NULL;
+    if (w)
+        return w;
+    get_proc_t glx = (get_proc_t)cached_sym(&glx_get_proc, glx_libs, "glXGetProcAddressARB");
+    return glx && name ? glx(name) : NULL;
 }

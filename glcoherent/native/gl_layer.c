@@ -193,16 +193,7 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
         }
     }
 
-#define GLC_X(ret, name, params, args) \
-    inst->gl.name = (ret (APIENTRY *) params)cfg->get_proc(cfg->get_proc_user, #name);
-    GLC_GL_DRAW(GLC_X)
-    GLC_GL_UNPACK(GLC_X)
-    GLC_GL_PACK(GLC_X)
-    GLC_GL_QUERYOBJ(GLC_X)
-    GLC_GL_POLL(GLC_X)
-    GLC_GL_SPECIAL(GLC_X)
-    GLC_GL_INTERNAL(GLC_X)
-#undef GLC_X
+glc_dispatch_init(&inst->gl, cfg->get_proc, cfg->get_proc_user, inst);
 
     glc_log(inst, 1, "ready: limit 0x%llx, tracker %s%s", (unsigned long long)inst->limit,
             inst->tracker ? glc_tracker_name(glc_tracker_kind_of(inst->tracker)) : "copy",
@@ -432,9 +423,9 @@ void glc_instance_destroy(glcoherent_instance *inst)
 void glc_push_error(glc_ctx *c, GLenum error)
 {
     /* The driver's pending errors happened first: move them into the queue ahead of ours. */
-    if (c->inst->gl.glGetError) {
+    if (GLC_FN(&c->inst->gl, glGetError)) {
         GLenum e;
-        while (c->nerrors < 15 && (e = c->inst->gl.glGetError()) != GL_NO_ERROR)
+        while (c->nerrors < 15 && (e = GLC_FN(&c->inst->gl, glGetError)()) != GL_NO_ERROR)
             c->errors[c->nerrors++] = e;
     }
     for (unsigned i = 0; i < c->nerrors; i++)
@@ -720,17 +711,17 @@ void glc_poll(glc_ctx *c)
     if (!LOAD(g->npending))
         return;
     glc_dispatch *gl = &c->inst->gl;
-    if (!gl->glFenceSync || !gl->glClientWaitSync || !gl->glDeleteSync)
+    if (!GLC_FN(gl, glFenceSync) || !GLC_FN(gl, glClientWaitSync) || !GLC_FN(gl, glDeleteSync))
         return;
     pthread_mutex_lock(&g->lock);
     int own = 0;
     for (size_t i = 0; i < g->npolls;) {
         fence_rec f = g->polls[i];
-        GLenum r = gl->glClientWaitSync(f.sync, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
+        GLenum r = GLC_FN(gl, glClientWaitSync)(f.sync, GL_SYNC_FLUSH_COMMANDS_BIT, 0);
         if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED || r == GL_WAIT_FAILED) {
             if (r != GL_WAIT_FAILED) {
                 cover(g, f.ctx, f.seq);
-                gl->glDeleteSync(f.sync);
+                GLC_FN(gl, glDeleteSync)(f.sync);
             }
             g->polls[i] = g->polls[--g->npolls];
             continue;
@@ -749,7 +740,7 @@ void glc_poll(glc_ctx *c)
             g->polls = v;
             g->cappolls = cap;
         }
-        GLsync s = gl->glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+        GLsync s = GLC_FN(gl, glFenceSync)(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
         if (s)
             g->polls[g->npolls++] = (fence_rec){s, g->write_seq, c->id};
     }
@@ -772,17 +763,17 @@ void glc_readback_sync(glc_ctx *c)
     if (!LOAD(g->npending))
         return;
     glc_dispatch *gl = &c->inst->gl;
-    if (gl->glFenceSync && gl->glClientWaitSync && gl->glDeleteSync) {
-        GLsync s = gl->glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    if (GLC_FN(gl, glFenceSync) && GLC_FN(gl, glClientWaitSync) && GLC_FN(gl, glDeleteSync)) {
+        GLsync s = GLC_FN(gl, glFenceSync)(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
         if (s) {
             GLenum r;
             do
-                r = gl->glClientWaitSync(s, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
+                r = GLC_FN(gl, glClientWaitSync)(s, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ull);
             while (r == GL_TIMEOUT_EXPIRED);
-            gl->glDeleteSync(s);
+            GLC_FN(gl, glDeleteSync)(s);
         }
-    } else if (gl->glFinish) {
-        gl->glFinish();
+    } else if (GLC_FN(gl, glFinish)) {
+        GLC_FN(gl, glFinish)();
     }
     glc_sync_all(c);
 }
@@ -837,8 +828,8 @@ void glc_fence_signalled(glc_ctx *c, GLsync sync)
 
 static int gl_version(glc_ctx *c)
 {
-    if (!c->gl_version && c->inst->gl.glGetString) {
-        const char *v = (const char *)c->inst->gl.glGetString(GL_VERSION);
+    if (!c->gl_version && GLC_FN(&c->inst->gl, glGetString)) {
+        const char *v = (const char *)GLC_FN(&c->inst->gl, glGetString)(GL_VERSION);
         int major = 0, minor = 0;
         if (v) {
             while (*v && (*v < '0' || *v > '9'))
@@ -882,7 +873,7 @@ GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
     }
     glc_dispatch *gl = &c->inst->gl;
     GLint v = 0;
-    if (!gl->glGetIntegerv)
+    if (!GLC_FN(gl, glGetIntegerv))
         return 0;
     if (need && gl_version(c) < need && gl_version(c) > 0) {
         /* Older than the version that made the target core, but an extension may provide it
@@ -891,18 +882,18 @@ GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
          * application. Errors the driver already holds move into our queue first, so the order
          * the application sees stays the same. A buffer recorded under name 0 would never be
          * found again (delete, unmap, writes), so guessing is not an option. */
-        if (!gl->glGetError)
+        if (!GLC_FN(gl, glGetError))
             return 0;
         GLenum e;
-        while (c->nerrors < 15 && (e = gl->glGetError()) != GL_NO_ERROR)
+        while (c->nerrors < 15 && (e = GLC_FN(gl, glGetError)()) != GL_NO_ERROR)
             c->errors[c->nerrors++] = e;
-        gl->glGetIntegerv(binding, &v);
+        GLC_FN(gl, glGetIntegerv)(binding, &v);
         int failed = 0;
-        for (int i = 0; i < 16 && gl->glGetError() != GL_NO_ERROR; i++)
+        for (int i = 0; i < 16 && GLC_FN(gl, glGetError)() != GL_NO_ERROR; i++)
             failed = 1;
         return failed ? 0 : (GLuint)v;
     }
-    gl->glGetIntegerv(binding, &v);
+    GLC_FN(gl, glGetIntegerv)(binding, &v);
     return (GLuint)v;
 }
 
@@ -1095,12 +1086,12 @@ void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target)
         return;
     GLint mapped = 0;
     glc_dispatch *gl = &c->inst->gl;
-    if (target && gl->glGetBufferParameteriv)
-        gl->glGetBufferParameteriv(target, GL_BUFFER_MAPPED, &mapped);
-    else if (gl->glGetNamedBufferParameteriv)
-        gl->glGetNamedBufferParameteriv(name, GL_BUFFER_MAPPED, &mapped);
-    else if (gl->glGetNamedBufferParameterivEXT)
-        gl->glGetNamedBufferParameterivEXT(name, GL_BUFFER_MAPPED, &mapped);
+    if (target && GLC_FN(gl, glGetBufferParameteriv))
+        GLC_FN(gl, glGetBufferParameteriv)(target, GL_BUFFER_MAPPED, &mapped);
+    else if (GLC_FN(gl, glGetNamedBufferParameteriv))
+        GLC_FN(gl, glGetNamedBufferParameteriv)(name, GL_BUFFER_MAPPED, &mapped);
+    else if (GLC_FN(gl, glGetNamedBufferParameterivEXT))
+        GLC_FN(gl, glGetNamedBufferParameterivEXT)(name, GL_BUFFER_MAPPED, &mapped);
     else
         mapped = 1;
     if (!mapped)

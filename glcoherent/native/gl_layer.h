@@ -31,19 +31,7 @@
 #include "shadow.h"
 #include "tracker.h"
 
-#include "gl_funcs.inc"
-
-typedef struct glc_dispatch {
-#define GLC_X(ret, name, params, args) ret (APIENTRY *name) params;
-    GLC_GL_DRAW(GLC_X)
-    GLC_GL_UNPACK(GLC_X)
-    GLC_GL_PACK(GLC_X)
-    GLC_GL_QUERYOBJ(GLC_X)
-    GLC_GL_POLL(GLC_X)
-    GLC_GL_SPECIAL(GLC_X)
-    GLC_GL_INTERNAL(GLC_X)
-#undef GLC_X
-} glc_dispatch;
+#include "gl_dispatch.h"
 
 typedef struct glc_group glc_group;
 typedef struct glc_ctx glc_ctx;

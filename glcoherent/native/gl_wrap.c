@@ -10,7 +10,16 @@
 
 #include "gl_layer.h"
 
-#define FALLBACK(name) glc_first_instance()->gl.name
+/* The table for a call made while no context of ours is current: the first instance's, or,
+ * before any instance exists, one whose every entry is the no-op. */
+static glc_dispatch *fallback_dispatch(void)
+{
+    static glc_dispatch none;
+    glcoherent_instance *inst = glc_first_instance();
+    return inst ? &inst->gl : &none;
+}
+
+#define FALLBACK(name) GLC_FN(fallback_dispatch(), name)
 
 /* ---- generated kinds ----------------------------------------------------------------------- */
 
@@ -23,7 +32,7 @@
             return;                                  \
         }                                            \
         glc_before_draw(c);                          \
-        c->inst->gl.name args;                       \
+        GLC_FN(&c->inst->gl, name) args;                       \
         glc_after_draw(c);                           \
         glc_poll(c);                                 \
     }
@@ -38,7 +47,7 @@ GLC_GL_DRAW(W_DRAW)
             return;                                  \
         }                                            \
         glc_flush_all(c);                            \
-        c->inst->gl.name args;                       \
+        GLC_FN(&c->inst->gl, name) args;                       \
         glc_poll(c);                                 \
     }
 GLC_GL_UNPACK(W_UNPACK)
@@ -54,7 +63,7 @@ GLC_GL_UNPACK(W_UNPACK)
         }                                                        \
         GLuint pack = glc_bound_buffer(c, GL_PIXEL_PACK_BUFFER); \
         glc_before_write(c, pack);                               \
-        c->inst->gl.name args;                                   \
+        GLC_FN(&c->inst->gl, name) args;                                   \
         if (pack)                                                \
             glc_buffer_written(c, pack, 0, -1);                  \
         else                                                     \
@@ -74,7 +83,7 @@ GLC_GL_PACK(W_PACK)
         GLuint qb = glc_bound_buffer(c, GL_QUERY_BUFFER);     \
         if (qb)                                               \
             glc_before_write(c, qb);                          \
-        c->inst->gl.name args;                                \
+        GLC_FN(&c->inst->gl, name) args;                                \
         if (qb)                                               \
             glc_buffer_written(c, qb, 0, -1);                 \
         glc_poll(c);                                          \
@@ -89,7 +98,7 @@ GLC_GL_QUERYOBJ(W_QUERYOBJ)
             FALLBACK(name) args;                     \
             return;                                  \
         }                                            \
-        c->inst->gl.name args;                       \
+        GLC_FN(&c->inst->gl, name) args;                       \
         glc_poll(c);                                 \
     }
 GLC_GL_POLL(W_POLL)
@@ -116,7 +125,7 @@ static void APIENTRY w_glBufferStorage(GLenum target, GLsizeiptr size, const voi
                                        GLbitfield flags)
 {
     ENTER_VOID(glBufferStorage, (target, size, data, flags));
-    gl->glBufferStorage(target, size, data, flags);
+    GLC_FN(gl, glBufferStorage)(target, size, data, flags);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
 
@@ -124,7 +133,7 @@ static void APIENTRY w_glNamedBufferStorage(GLuint buffer, GLsizeiptr size, cons
                                             GLbitfield flags)
 {
     ENTER_VOID(glNamedBufferStorage, (buffer, size, data, flags));
-    gl->glNamedBufferStorage(buffer, size, data, flags);
+    GLC_FN(gl, glNamedBufferStorage)(buffer, size, data, flags);
     glc_storage_changed(c, buffer, 0);
 }
 
@@ -132,7 +141,7 @@ static void APIENTRY w_glNamedBufferStorageEXT(GLuint buffer, GLsizeiptr size, c
                                                GLbitfield flags)
 {
     ENTER_VOID(glNamedBufferStorageEXT, (buffer, size, data, flags));
-    gl->glNamedBufferStorageEXT(buffer, size, data, flags);
+    GLC_FN(gl, glNamedBufferStorageEXT)(buffer, size, data, flags);
     glc_storage_changed(c, buffer, 0);
 }
 
@@ -141,7 +150,7 @@ static void APIENTRY w_glBufferStorageMemEXT(GLenum target, GLsizeiptr size, GLu
                                              GLuint64 offset)
 {
     ENTER_VOID(glBufferStorageMemEXT, (target, size, memory, offset));
-    gl->glBufferStorageMemEXT(target, size, memory, offset);
+    GLC_FN(gl, glBufferStorageMemEXT)(target, size, memory, offset);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
 
@@ -149,7 +158,7 @@ static void APIENTRY w_glNamedBufferStorageMemEXT(GLuint buffer, GLsizeiptr size
                                                   GLuint64 offset)
 {
     ENTER_VOID(glNamedBufferStorageMemEXT, (buffer, size, memory, offset));
-    gl->glNamedBufferStorageMemEXT(buffer, size, memory, offset);
+    GLC_FN(gl, glNamedBufferStorageMemEXT)(buffer, size, memory, offset);
     glc_storage_changed(c, buffer, 0);
 }
 
@@ -157,7 +166,7 @@ static void APIENTRY w_glBufferData(GLenum target, GLsizeiptr size, const void *
                                     GLenum usage)
 {
     ENTER_VOID(glBufferData, (target, size, data, usage));
-    gl->glBufferData(target, size, data, usage);
+    GLC_FN(gl, glBufferData)(target, size, data, usage);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
 
@@ -165,7 +174,7 @@ static void APIENTRY w_glBufferDataARB(GLenum target, GLsizeiptrARB size, const 
                                        GLenum usage)
 {
     ENTER_VOID(glBufferDataARB, (target, size, data, usage));
-    gl->glBufferDataARB(target, size, data, usage);
+    GLC_FN(gl, glBufferDataARB)(target, size, data, usage);
     glc_storage_changed(c, glc_bound_buffer(c, target), target);
 }
 
@@ -173,7 +182,7 @@ static void APIENTRY w_glNamedBufferData(GLuint buffer, GLsizeiptr size, const v
                                          GLenum usage)
 {
     ENTER_VOID(glNamedBufferData, (buffer, size, data, usage));
-    gl->glNamedBufferData(buffer, size, data, usage);
+    GLC_FN(gl, glNamedBufferData)(buffer, size, data, usage);
     glc_storage_changed(c, buffer, 0);
 }
 
@@ -181,7 +190,7 @@ static void APIENTRY w_glNamedBufferDataEXT(GLuint buffer, GLsizeiptr size, cons
                                             GLenum usage)
 {
     ENTER_VOID(glNamedBufferDataEXT, (buffer, size, data, usage));
-    gl->glNamedBufferDataEXT(buffer, size, data, usage);
+    GLC_FN(gl, glNamedBufferDataEXT)(buffer, size, data, usage);
     glc_storage_changed(c, buffer, 0);
 }
 
@@ -190,17 +199,17 @@ static void APIENTRY w_glNamedBufferDataEXT(GLuint buffer, GLsizeiptr size, cons
 static GLboolean unmap_target(glc_ctx *c, GLuint name, GLenum target)
 {
     (void)name;
-    return c->inst->gl.glUnmapBuffer ? c->inst->gl.glUnmapBuffer(target) : GL_FALSE;
+    return GLC_FN(&c->inst->gl, glUnmapBuffer) ? GLC_FN(&c->inst->gl, glUnmapBuffer)(target) : GL_FALSE;
 }
 
 static GLboolean unmap_named(glc_ctx *c, GLuint name, GLenum target)
 {
     (void)target;
     glc_dispatch *gl = &c->inst->gl;
-    if (gl->glUnmapNamedBuffer)
-        return gl->glUnmapNamedBuffer(name);
-    if (gl->glUnmapNamedBufferEXT)
-        return gl->glUnmapNamedBufferEXT(name);
+    if (GLC_FN(gl, glUnmapNamedBuffer))
+        return GLC_FN(gl, glUnmapNamedBuffer)(name);
+    if (GLC_FN(gl, glUnmapNamedBufferEXT))
+        return GLC_FN(gl, glUnmapNamedBufferEXT)(name);
     return GL_FALSE;
 }
 
@@ -221,20 +230,20 @@ static GLsizeiptr buffer_size(glc_ctx *c, GLuint name, GLenum target)
     glc_dispatch *gl = &c->inst->gl;
     GLint64 size64 = 0;
     GLint size = 0;
-    if (target && gl->glGetBufferParameteri64v) {
-        gl->glGetBufferParameteri64v(target, GL_BUFFER_SIZE, &size64);
+    if (target && GLC_FN(gl, glGetBufferParameteri64v)) {
+        GLC_FN(gl, glGetBufferParameteri64v)(target, GL_BUFFER_SIZE, &size64);
         return (GLsizeiptr)size64;
     }
-    if (!target && gl->glGetNamedBufferParameteri64v) {
-        gl->glGetNamedBufferParameteri64v(name, GL_BUFFER_SIZE, &size64);
+    if (!target && GLC_FN(gl, glGetNamedBufferParameteri64v)) {
+        GLC_FN(gl, glGetNamedBufferParameteri64v)(name, GL_BUFFER_SIZE, &size64);
         return (GLsizeiptr)size64;
     }
-    if (target && gl->glGetBufferParameteriv)
-        gl->glGetBufferParameteriv(target, GL_BUFFER_SIZE, &size);
-    else if (gl->glGetNamedBufferParameteriv)
-        gl->glGetNamedBufferParameteriv(name, GL_BUFFER_SIZE, &size);
-    else if (gl->glGetNamedBufferParameterivEXT)
-        gl->glGetNamedBufferParameterivEXT(name, GL_BUFFER_SIZE, &size);
+    if (target && GLC_FN(gl, glGetBufferParameteriv))
+        GLC_FN(gl, glGetBufferParameteriv)(target, GL_BUFFER_SIZE, &size);
+    else if (GLC_FN(gl, glGetNamedBufferParameteriv))
+        GLC_FN(gl, glGetNamedBufferParameteriv)(name, GL_BUFFER_SIZE, &size);
+    else if (GLC_FN(gl, glGetNamedBufferParameterivEXT))
+        GLC_FN(gl, glGetNamedBufferParameterivEXT)(name, GL_BUFFER_SIZE, &size);
     return size;
 }
 
@@ -242,7 +251,7 @@ static void *APIENTRY w_glMapBufferRange(GLenum target, GLintptr offset, GLsizei
                                          GLbitfield access)
 {
     ENTER(glMapBufferRange, (target, offset, length, access));
-    void *p = gl->glMapBufferRange(target, offset, length, access);
+    void *p = GLC_FN(gl, glMapBufferRange)(target, offset, length, access);
     if (!p)
         return p;
     return glc_map_created(c, glc_bound_buffer(c, target), p, offset, length, access,
@@ -252,7 +261,7 @@ static void *APIENTRY w_glMapBufferRange(GLenum target, GLintptr offset, GLsizei
 static void *APIENTRY w_glMapBuffer(GLenum target, GLenum access)
 {
     ENTER(glMapBuffer, (target, access));
-    void *p = gl->glMapBuffer(target, access);
+    void *p = GLC_FN(gl, glMapBuffer)(target, access);
     if (!p)
         return p;
     GLuint name = glc_bound_buffer(c, target);
@@ -263,7 +272,7 @@ static void *APIENTRY w_glMapBuffer(GLenum target, GLenum access)
 static void *APIENTRY w_glMapBufferARB(GLenum target, GLenum access)
 {
     ENTER(glMapBufferARB, (target, access));
-    void *p = gl->glMapBufferARB(target, access);
+    void *p = GLC_FN(gl, glMapBufferARB)(target, access);
     if (!p)
         return p;
     GLuint name = glc_bound_buffer(c, target);
@@ -275,7 +284,7 @@ static void *APIENTRY w_glMapNamedBufferRange(GLuint buffer, GLintptr offset, GL
                                               GLbitfield access)
 {
     ENTER(glMapNamedBufferRange, (buffer, offset, length, access));
-    void *p = gl->glMapNamedBufferRange(buffer, offset, length, access);
+    void *p = GLC_FN(gl, glMapNamedBufferRange)(buffer, offset, length, access);
     if (!p)
         return p;
     return glc_map_created(c, buffer, p, offset, length, access, unmap_named, 0);
@@ -285,7 +294,7 @@ static void *APIENTRY w_glMapNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
                                                  GLsizeiptr length, GLbitfield access)
 {
     ENTER(glMapNamedBufferRangeEXT, (buffer, offset, length, access));
-    void *p = gl->glMapNamedBufferRangeEXT(buffer, offset, length, access);
+    void *p = GLC_FN(gl, glMapNamedBufferRangeEXT)(buffer, offset, length, access);
     if (!p)
         return p;
     return glc_map_created(c, buffer, p, offset, length, access, unmap_named, 0);
@@ -294,7 +303,7 @@ static void *APIENTRY w_glMapNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
 static void *APIENTRY w_glMapNamedBuffer(GLuint buffer, GLenum access)
 {
     ENTER(glMapNamedBuffer, (buffer, access));
-    void *p = gl->glMapNamedBuffer(buffer, access);
+    void *p = GLC_FN(gl, glMapNamedBuffer)(buffer, access);
     if (!p)
         return p;
     return glc_map_created(c, buffer, p, 0, buffer_size(c, buffer, 0), access_bits(access),
@@ -304,7 +313,7 @@ static void *APIENTRY w_glMapNamedBuffer(GLuint buffer, GLenum access)
 static void *APIENTRY w_glMapNamedBufferEXT(GLuint buffer, GLenum access)
 {
     ENTER(glMapNamedBufferEXT, (buffer, access));
-    void *p = gl->glMapNamedBufferEXT(buffer, access);
+    void *p = GLC_FN(gl, glMapNamedBufferEXT)(buffer, access);
     if (!p)
         return p;
     return glc_map_created(c, buffer, p, 0, buffer_size(c, buffer, 0), access_bits(access),
@@ -321,32 +330,32 @@ static void *APIENTRY w_glMapNamedBufferEXT(GLuint buffer, GLenum access)
 static GLboolean APIENTRY w_glUnmapBuffer(GLenum target)
 {
     ENTER(glUnmapBuffer, (target));
-    UNMAP_BODY(glc_bound_buffer(c, target), gl->glUnmapBuffer(target));
+    UNMAP_BODY(glc_bound_buffer(c, target), GLC_FN(gl, glUnmapBuffer)(target));
 }
 
 static GLboolean APIENTRY w_glUnmapBufferARB(GLenum target)
 {
     ENTER(glUnmapBufferARB, (target));
-    UNMAP_BODY(glc_bound_buffer(c, target), gl->glUnmapBufferARB(target));
+    UNMAP_BODY(glc_bound_buffer(c, target), GLC_FN(gl, glUnmapBufferARB)(target));
 }
 
 static GLboolean APIENTRY w_glUnmapNamedBuffer(GLuint buffer)
 {
     ENTER(glUnmapNamedBuffer, (buffer));
-    UNMAP_BODY(buffer, gl->glUnmapNamedBuffer(buffer));
+    UNMAP_BODY(buffer, GLC_FN(gl, glUnmapNamedBuffer)(buffer));
 }
 
 static GLboolean APIENTRY w_glUnmapNamedBufferEXT(GLuint buffer)
 {
     ENTER(glUnmapNamedBufferEXT, (buffer));
-    UNMAP_BODY(buffer, gl->glUnmapNamedBufferEXT(buffer));
+    UNMAP_BODY(buffer, GLC_FN(gl, glUnmapNamedBufferEXT)(buffer));
 }
 
 static void APIENTRY w_glFlushMappedBufferRange(GLenum target, GLintptr offset, GLsizeiptr length)
 {
     ENTER_VOID(glFlushMappedBufferRange, (target, offset, length));
     glc_before_flush_range(c, glc_bound_buffer(c, target), offset, length);
-    gl->glFlushMappedBufferRange(target, offset, length);
+    GLC_FN(gl, glFlushMappedBufferRange)(target, offset, length);
 }
 
 static void APIENTRY w_glFlushMappedNamedBufferRange(GLuint buffer, GLintptr offset,
@@ -354,7 +363,7 @@ static void APIENTRY w_glFlushMappedNamedBufferRange(GLuint buffer, GLintptr off
 {
     ENTER_VOID(glFlushMappedNamedBufferRange, (buffer, offset, length));
     glc_before_flush_range(c, buffer, offset, length);
-    gl->glFlushMappedNamedBufferRange(buffer, offset, length);
+    GLC_FN(gl, glFlushMappedNamedBufferRange)(buffer, offset, length);
 }
 
 static void APIENTRY w_glFlushMappedNamedBufferRangeEXT(GLuint buffer, GLintptr offset,
@@ -362,7 +371,7 @@ static void APIENTRY w_glFlushMappedNamedBufferRangeEXT(GLuint buffer, GLintptr 
 {
     ENTER_VOID(glFlushMappedNamedBufferRangeEXT, (buffer, offset, length));
     glc_before_flush_range(c, buffer, offset, length);
-    gl->glFlushMappedNamedBufferRangeEXT(buffer, offset, length);
+    GLC_FN(gl, glFlushMappedNamedBufferRangeEXT)(buffer, offset, length);
 }
 
 #define POINTER_BODY(call)                                       \
@@ -373,39 +382,39 @@ static void APIENTRY w_glFlushMappedNamedBufferRangeEXT(GLuint buffer, GLintptr 
 static void APIENTRY w_glGetBufferPointerv(GLenum target, GLenum pname, void **params)
 {
     ENTER_VOID(glGetBufferPointerv, (target, pname, params));
-    POINTER_BODY(gl->glGetBufferPointerv(target, pname, params));
+    POINTER_BODY(GLC_FN(gl, glGetBufferPointerv)(target, pname, params));
 }
 
 static void APIENTRY w_glGetBufferPointervARB(GLenum target, GLenum pname, void **params)
 {
     ENTER_VOID(glGetBufferPointervARB, (target, pname, params));
-    POINTER_BODY(gl->glGetBufferPointervARB(target, pname, params));
+    POINTER_BODY(GLC_FN(gl, glGetBufferPointervARB)(target, pname, params));
 }
 
 static void APIENTRY w_glGetNamedBufferPointerv(GLuint buffer, GLenum pname, void **params)
 {
     ENTER_VOID(glGetNamedBufferPointerv, (buffer, pname, params));
-    POINTER_BODY(gl->glGetNamedBufferPointerv(buffer, pname, params));
+    POINTER_BODY(GLC_FN(gl, glGetNamedBufferPointerv)(buffer, pname, params));
 }
 
 static void APIENTRY w_glGetNamedBufferPointervEXT(GLuint buffer, GLenum pname, void **params)
 {
     ENTER_VOID(glGetNamedBufferPointervEXT, (buffer, pname, params));
-    POINTER_BODY(gl->glGetNamedBufferPointervEXT(buffer, pname, params));
+    POINTER_BODY(GLC_FN(gl, glGetNamedBufferPointervEXT)(buffer, pname, params));
 }
 
 static void APIENTRY w_glDeleteBuffers(GLsizei n, const GLuint *buffers)
 {
     ENTER_VOID(glDeleteBuffers, (n, buffers));
     glc_buffers_deleted(c, n, buffers);
-    gl->glDeleteBuffers(n, buffers);
+    GLC_FN(gl, glDeleteBuffers)(n, buffers);
 }
 
 static void APIENTRY w_glDeleteBuffersARB(GLsizei n, const GLuint *buffers)
 {
     ENTER_VOID(glDeleteBuffersARB, (n, buffers));
     glc_buffers_deleted(c, n, buffers);
-    gl->glDeleteBuffersARB(n, buffers);
+    GLC_FN(gl, glDeleteBuffersARB)(n, buffers);
 }
 
 /* ---- commands that write buffers ------------------------------------------------------------ */
@@ -420,28 +429,28 @@ static void APIENTRY w_glBufferSubData(GLenum target, GLintptr offset, GLsizeipt
                                        const void *data)
 {
     ENTER_VOID(glBufferSubData, (target, offset, size, data));
-    WRITE_BODY(glc_bound_buffer(c, target), gl->glBufferSubData(target, offset, size, data));
+    WRITE_BODY(glc_bound_buffer(c, target), GLC_FN(gl, glBufferSubData)(target, offset, size, data));
 }
 
 static void APIENTRY w_glBufferSubDataARB(GLenum target, GLintptrARB offset, GLsizeiptrARB size,
                                           const void *data)
 {
     ENTER_VOID(glBufferSubDataARB, (target, offset, size, data));
-    WRITE_BODY(glc_bound_buffer(c, target), gl->glBufferSubDataARB(target, offset, size, data));
+    WRITE_BODY(glc_bound_buffer(c, target), GLC_FN(gl, glBufferSubDataARB)(target, offset, size, data));
 }
 
 static void APIENTRY w_glNamedBufferSubData(GLuint buffer, GLintptr offset, GLsizeiptr size,
                                             const void *data)
 {
     ENTER_VOID(glNamedBufferSubData, (buffer, offset, size, data));
-    WRITE_BODY(buffer, gl->glNamedBufferSubData(buffer, offset, size, data));
+    WRITE_BODY(buffer, GLC_FN(gl, glNamedBufferSubData)(buffer, offset, size, data));
 }
 
 static void APIENTRY w_glNamedBufferSubDataEXT(GLuint buffer, GLintptr offset, GLsizeiptr size,
                                                const void *data)
 {
     ENTER_VOID(glNamedBufferSubDataEXT, (buffer, offset, size, data));
-    WRITE_BODY(buffer, gl->glNamedBufferSubDataEXT(buffer, offset, size, data));
+    WRITE_BODY(buffer, GLC_FN(gl, glNamedBufferSubDataEXT)(buffer, offset, size, data));
 }
 
 static void APIENTRY w_glClearBufferData(GLenum target, GLenum internalformat, GLenum format,
@@ -449,7 +458,7 @@ static void APIENTRY w_glClearBufferData(GLenum target, GLenum internalformat, G
 {
     ENTER_VOID(glClearBufferData, (target, internalformat, format, type, data));
     WRITE_BODY(glc_bound_buffer(c, target),
-               gl->glClearBufferData(target, internalformat, format, type, data));
+               GLC_FN(gl, glClearBufferData)(target, internalformat, format, type, data));
 }
 
 static void APIENTRY w_glClearBufferSubData(GLenum target, GLenum internalformat,
@@ -458,7 +467,7 @@ static void APIENTRY w_glClearBufferSubData(GLenum target, GLenum internalformat
 {
     ENTER_VOID(glClearBufferSubData, (target, internalformat, offset, size, format, type, data));
     WRITE_BODY(glc_bound_buffer(c, target),
-               gl->glClearBufferSubData(target, internalformat, offset, size, format, type,
+               GLC_FN(gl, glClearBufferSubData)(target, internalformat, offset, size, format, type,
                                         data));
 }
 
@@ -466,7 +475,7 @@ static void APIENTRY w_glClearNamedBufferData(GLuint buffer, GLenum internalform
                                               GLenum format, GLenum type, const void *data)
 {
     ENTER_VOID(glClearNamedBufferData, (buffer, internalformat, format, type, data));
-    WRITE_BODY(buffer, gl->glClearNamedBufferData(buffer, internalformat, format, type, data));
+    WRITE_BODY(buffer, GLC_FN(gl, glClearNamedBufferData)(buffer, internalformat, format, type, data));
 }
 
 static void APIENTRY w_glClearNamedBufferDataEXT(GLuint buffer, GLenum internalformat,
@@ -474,7 +483,7 @@ static void APIENTRY w_glClearNamedBufferDataEXT(GLuint buffer, GLenum internalf
 {
     ENTER_VOID(glClearNamedBufferDataEXT, (buffer, internalformat, format, type, data));
     WRITE_BODY(buffer,
-               gl->glClearNamedBufferDataEXT(buffer, internalformat, format, type, data));
+               GLC_FN(gl, glClearNamedBufferDataEXT)(buffer, internalformat, format, type, data));
 }
 
 static void APIENTRY w_glClearNamedBufferSubData(GLuint buffer, GLenum internalformat,
@@ -483,7 +492,7 @@ static void APIENTRY w_glClearNamedBufferSubData(GLuint buffer, GLenum internalf
 {
     ENTER_VOID(glClearNamedBufferSubData,
                (buffer, internalformat, offset, size, format, type, data));
-    WRITE_BODY(buffer, gl->glClearNamedBufferSubData(buffer, internalformat, offset, size,
+    WRITE_BODY(buffer, GLC_FN(gl, glClearNamedBufferSubData)(buffer, internalformat, offset, size,
                                                      format, type, data));
 }
 
@@ -494,7 +503,7 @@ static void APIENTRY w_glClearNamedBufferSubDataEXT(GLuint buffer, GLenum intern
 {
     ENTER_VOID(glClearNamedBufferSubDataEXT,
                (buffer, internalformat, offset, size, format, type, data));
-    WRITE_BODY(buffer, gl->glClearNamedBufferSubDataEXT(buffer, internalformat, offset, size,
+    WRITE_BODY(buffer, GLC_FN(gl, glClearNamedBufferSubDataEXT)(buffer, internalformat, offset, size,
                                                         format, type, data));
 }
 
@@ -504,7 +513,7 @@ static void APIENTRY w_glCopyBufferSubData(GLenum readTarget, GLenum writeTarget
 {
     ENTER_VOID(glCopyBufferSubData, (readTarget, writeTarget, readOffset, writeOffset, size));
     WRITE_BODY(glc_bound_buffer(c, writeTarget),
-               gl->glCopyBufferSubData(readTarget, writeTarget, readOffset, writeOffset, size));
+               GLC_FN(gl, glCopyBufferSubData)(readTarget, writeTarget, readOffset, writeOffset, size));
 }
 
 static void APIENTRY w_glCopyNamedBufferSubData(GLuint readBuffer, GLuint writeBuffer,
@@ -512,7 +521,7 @@ static void APIENTRY w_glCopyNamedBufferSubData(GLuint readBuffer, GLuint writeB
                                                 GLsizeiptr size)
 {
     ENTER_VOID(glCopyNamedBufferSubData, (readBuffer, writeBuffer, readOffset, writeOffset, size));
-    WRITE_BODY(writeBuffer, gl->glCopyNamedBufferSubData(readBuffer, writeBuffer, readOffset,
+    WRITE_BODY(writeBuffer, GLC_FN(gl, glCopyNamedBufferSubData)(readBuffer, writeBuffer, readOffset,
                                                          writeOffset, size));
 }
 
@@ -522,7 +531,7 @@ static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint wri
 {
     ENTER_VOID(glNamedCopyBufferSubDataEXT,
                (readBuffer, writeBuffer, readOffset, writeOffset, size));
-    WRITE_BODY(writeBuffer, gl->glNamedCopyBufferSubDataEXT(readBuffer, writeBuffer, readOffset,
+    WRITE_BODY(writeBuffer, GLC_FN(gl, glNamedCopyBufferSubDataEXT)(readBuffer, writeBuffer, readOffset,
                                                             writeOffset, size));
 }
 
@@ -530,7 +539,7 @@ static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint wri
     static void APIENTRY w_##fn(GLuint id, GLuint buffer, GLenum pname, GLintptr offset) \
     {                                                                                    \
         ENTER_VOID(fn, (id, buffer, pname, offset));                                     \
-        WRITE_BODY(buffer, gl->fn(id, buffer, pname, offset));                           \
+        WRITE_BODY(buffer, GLC_FN(gl, fn)(id, buffer, pname, offset));                           \
     }
 QUERYBUF(glGetQueryBufferObjectiv, GLint)
 QUERYBUF(glGetQueryBufferObjectuiv, GLuint)
@@ -544,7 +553,7 @@ static void APIENTRY w_glGetBufferSubData(GLenum target, GLintptr offset, GLsize
 {
     ENTER_VOID(glGetBufferSubData, (target, offset, size, data));
     glc_flush_all(c);
-    gl->glGetBufferSubData(target, offset, size, data);
+    GLC_FN(gl, glGetBufferSubData)(target, offset, size, data);
     glc_readback_sync(c);
 }
 
@@ -553,7 +562,7 @@ static void APIENTRY w_glGetBufferSubDataARB(GLenum target, GLintptrARB offset,
 {
     ENTER_VOID(glGetBufferSubDataARB, (target, offset, size, data));
     glc_flush_all(c);
-    gl->glGetBufferSubDataARB(target, offset, size, data);
+    GLC_FN(gl, glGetBufferSubDataARB)(target, offset, size, data);
     glc_readback_sync(c);
 }
 
@@ -562,7 +571,7 @@ static void APIENTRY w_glGetNamedBufferSubData(GLuint buffer, GLintptr offset, G
 {
     ENTER_VOID(glGetNamedBufferSubData, (buffer, offset, size, data));
     glc_flush_all(c);
-    gl->glGetNamedBufferSubData(buffer, offset, size, data);
+    GLC_FN(gl, glGetNamedBufferSubData)(buffer, offset, size, data);
     glc_readback_sync(c);
 }
 
@@ -571,7 +580,7 @@ static void APIENTRY w_glGetNamedBufferSubDataEXT(GLuint buffer, GLintptr offset
 {
     ENTER_VOID(glGetNamedBufferSubDataEXT, (buffer, offset, size, data));
     glc_flush_all(c);
-    gl->glGetNamedBufferSubDataEXT(buffer, offset, size, data);
+    GLC_FN(gl, glGetNamedBufferSubDataEXT)(buffer, offset, size, data);
     glc_readback_sync(c);
 }
 
@@ -591,7 +600,7 @@ static int shader_writable_target(GLenum target)
         ENTER_VOID(name, args);                            \
         if (writable)                                      \
             glc_buffer_gpu_writable(c, buffer);            \
-        gl->name args;                                     \
+        GLC_FN(gl, name) args;                                   \
     }
 
 W_WRITABLE_BINDING(glBindBufferBase, shader_writable_target(target),
@@ -622,7 +631,7 @@ static void APIENTRY w_glBindBuffersBase(GLenum target, GLuint first, GLsizei co
     if (shader_writable_target(target) && buffers)
         for (GLsizei i = 0; i < count; i++)
             glc_buffer_gpu_writable(c, buffers[i]);
-    gl->glBindBuffersBase(target, first, count, buffers);
+    GLC_FN(gl, glBindBuffersBase)(target, first, count, buffers);
 }
 
 static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei count,
@@ -633,7 +642,7 @@ static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei c
     if (shader_writable_target(target) && buffers)
         for (GLsizei i = 0; i < count; i++)
             glc_buffer_gpu_writable(c, buffers[i]);
-    gl->glBindBuffersRange(target, first, count, buffers, offsets, sizes);
+    GLC_FN(gl, glBindBuffersRange)(target, first, count, buffers, offsets, sizes);
 }
 
 W_WRITABLE_BINDING(glTransformFeedbackBufferBase, 1,
@@ -682,14 +691,14 @@ W_WRITABLE_BINDING(glMultiTexBufferEXT, 1,
 static void APIENTRY w_glFinish(void)
 {
     ENTER_VOID(glFinish, ());
-    gl->glFinish();
+    GLC_FN(gl, glFinish)();
     glc_sync_all(c);
 }
 
 static GLsync APIENTRY w_glFenceSync(GLenum condition, GLbitfield flags)
 {
     ENTER(glFenceSync, (condition, flags));
-    GLsync s = gl->glFenceSync(condition, flags);
+    GLsync s = GLC_FN(gl, glFenceSync)(condition, flags);
     glc_fence_created(c, s);
     return s;
 }
@@ -697,7 +706,7 @@ static GLsync APIENTRY w_glFenceSync(GLenum condition, GLbitfield flags)
 static GLenum APIENTRY w_glClientWaitSync(GLsync sync, GLbitfield flags, GLuint64 timeout)
 {
     ENTER(glClientWaitSync, (sync, flags, timeout));
-    GLenum r = gl->glClientWaitSync(sync, flags, timeout);
+    GLenum r = GLC_FN(gl, glClientWaitSync)(sync, flags, timeout);
     if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
         glc_fence_signalled(c, sync);
     return r;
@@ -707,7 +716,7 @@ static void APIENTRY w_glGetSynciv(GLsync sync, GLenum pname, GLsizei count, GLs
                                    GLint *values)
 {
     ENTER_VOID(glGetSynciv, (sync, pname, count, length, values));
-    gl->glGetSynciv(sync, pname, count, length, values);
+    GLC_FN(gl, glGetSynciv)(sync, pname, count, length, values);
     if (pname == GL_SYNC_STATUS && count >= 1 && values && *values == GL_SIGNALED)
         glc_fence_signalled(c, sync);
 }
@@ -716,21 +725,21 @@ static void APIENTRY w_glDeleteSync(GLsync sync)
 {
     ENTER_VOID(glDeleteSync, (sync));
     glc_fence_deleted(c, sync);
-    gl->glDeleteSync(sync);
+    GLC_FN(gl, glDeleteSync)(sync);
 }
 
 static void APIENTRY w_glMemoryBarrier(GLbitfield barriers)
 {
     ENTER_VOID(glMemoryBarrier, (barriers));
     glc_flush_all(c);
-    gl->glMemoryBarrier(barriers);
+    GLC_FN(gl, glMemoryBarrier)(barriers);
 }
 
 static void APIENTRY w_glMemoryBarrierByRegion(GLbitfield barriers)
 {
     ENTER_VOID(glMemoryBarrierByRegion, (barriers));
     glc_flush_all(c);
-    gl->glMemoryBarrierByRegion(barriers);
+    GLC_FN(gl, glMemoryBarrierByRegion)(barriers);
 }
 
 static GLenum APIENTRY w_glGetError(void)
@@ -742,7 +751,7 @@ static GLenum APIENTRY w_glGetError(void)
     glc_dispatch *gl = &c->inst->gl;
     glc_poll(c);
     GLenum e = glc_pop_error(c);
-    return e != GL_NO_ERROR ? e : gl->glGetError();
+    return e != GL_NO_ERROR ? e : GLC_FN(gl, glGetError)();
 }
 
 /* ---- name table ----------------------------------------------------------------------------- */

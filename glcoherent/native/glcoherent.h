@@ -21,7 +21,11 @@
  *
  * get_proc_address returns the wrapped entry point for every GL function glcoherent needs to
  * see (maps, storage, draws, dispatches, copies, pixel transfers, sync, errors) and the real
- * one for everything else, so a host can fill its whole dispatch table through it.
+ * one for everything else, so a host can fill its whole dispatch table through it. A wrapped
+ * entry point is returned even before the driver's function can be found (no GL library
+ * loaded yet, no context yet): it looks the driver's function up again at its first call, and
+ * if the driver has none it logs one error line naming it and returns 0 without doing
+ * anything, like a GLVND no-op stub. No wrapper ever calls NULL.
  *
  * Threads: each thread has its own current context, as in GL. Contexts created with a share
  * context share buffers, fences and shadows. Several instances may coexist.
