@@ -23,8 +23,33 @@ CORE_SOURCES = sorted(p for p in glob.glob(f"{NATIVE}/*.c") if not p.endswith("i
 PLAIN_LIBS = {"glcoherent.libglcoherent", "glcoherent.libglcoherent_preload"}
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 class BuildExt(build_ext):
-    """Gives the plain shared libraries their plain names (no ABI suffix)."""
+    """Gives the plain shared libraries their plain names (no ABI suffix), and leaves a copy of
+    every built library in the source tree as well (what `build_ext --inplace` does).
+
+    Why the copy: `python -m glcoherent` run in a clone's root imports the package from the
+    clone (the current directory comes first on sys.path), not the installed copy. With the
+    libraries beside the sources, the README's `pip install . && python -m glcoherent ...` works
+    from the root of a fresh clone. pip builds a local directory in place (pip >= 21.3); when it
+    builds elsewhere (an sdist, a temporary copy) the copy lands there and is thrown away, and
+    the package says what to do if it is ever imported without its extension.
+    """
+
+    def run(self):
+        super().run()
+        if self.inplace or os.environ.get("GLCOHERENT_NO_INPLACE_COPY"):
+            return
+        build_py = self.get_finalized_command("build_py")
+        for ext in self.extensions:
+            built = self.get_ext_fullpath(ext.name)
+            package = ".".join(ext.name.split(".")[:-1])
+            dest_dir = os.path.join(HERE, build_py.get_package_dir(package))
+            dest = os.path.join(dest_dir, os.path.basename(built))
+            if os.path.isfile(built) and os.path.isdir(dest_dir):
+                self.copy_file(built, dest, level=self.verbose)
 
     def get_ext_filename(self, fullname):
         # Called with the dotted name by some setuptools paths and the last part by others.

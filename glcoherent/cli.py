@@ -18,6 +18,7 @@ from typing import List, Optional
 
 from . import __version__
 from ._config import format_size, resolve_limit, resolve_tracker
+from .errors import ConfigError, NativeExtensionMissing
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, modname in _MODULES.items():
         try:
             mod = importlib.import_module(modname)
+        except NativeExtensionMissing:
+            raise
         except ImportError as exc:  # a part not built yet must not break the others
             stub = sub.add_parser(name, help=f"(unavailable: {exc})")
             stub.set_defaults(func=lambda a, e=exc: _unavailable(e))
@@ -132,6 +135,18 @@ def _unavailable(exc: Exception) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except (NativeExtensionMissing, ConfigError) as exc:
+        # One line that says what to do, not a traceback.
+        msg = str(exc)
+        print(msg if msg.startswith("glcoherent:") else f"glcoherent: {msg}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Optional[List[str]]) -> int:
+    from . import _ext  # noqa: F401 - the C core, or NativeExtensionMissing saying what to do
+
     parser = build_parser()
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)

@@ -15,7 +15,8 @@ from typing import Callable, Iterator, List, Optional, Tuple
 import numpy as np
 
 from ._config import TRACKERS, resolve_limit, resolve_tracker
-from ._native import ffi, lib
+from ._ext import ffi, lib
+from .errors import NativeError, OutOfLowMemory
 
 log = logging.getLogger("glcoherent")
 
@@ -30,42 +31,15 @@ _KIND = {
 _NAME = {v: k for k, v in _KIND.items()}
 
 
-class GlcoherentError(OSError):
-    """A native call failed; errno and message as the core reported them."""
-
-
 def _check(rc: int, what: str) -> None:
     if rc < 0:
-        raise GlcoherentError(-rc, f"{what}: {os.strerror(-rc)}")
+        raise NativeError(-rc, f"{what}: {os.strerror(-rc)}")
 
 
 def _stats(cls, cdata):
     return cls(**{f.name: getattr(cdata, f.name) for f in fields(cls)})
 
 
-def _keep_handler_on_top_of_faulthandler() -> None:
-    """Python's faulthandler, enabled after glcoherent armed a mapping, would take tracked
-    write faults for fatal ones (it re-raises them as a signal nobody can attribute). Re-assert
-    glcoherent's SIGSEGV handler after every later faulthandler.enable(); it then chains to
-    faulthandler for faults that are not its own."""
-    import faulthandler
-
-    enable = faulthandler.enable
-    if getattr(enable, "_glcoherent", False):
-        return
-
-    def enable_then_reassert(*args, **kwargs):
-        result = enable(*args, **kwargs)
-        lib.glc_tracker_reassert_handler()
-        return result
-
-    enable_then_reassert._glcoherent = True  # type: ignore[attr-defined]
-    enable_then_reassert.__wrapped__ = enable  # type: ignore[attr-defined]
-    enable_then_reassert.__doc__ = enable.__doc__
-    faulthandler.enable = enable_then_reassert
-
-
-_keep_handler_on_top_of_faulthandler()
 
 
 def tracker_available(name: str) -> bool:
@@ -100,7 +74,7 @@ class Arena:
                  host_alloc: Optional[Callable[[int, int], int]] = None,
                  host_free: Optional[Callable[[int, int], None]] = None) -> None:
         out = ffi.new("glc_arena **")
-        _check(lib.glc_arena_create(out, low, resolve_limit(limit)), "arena")
+        _check(lib.glc_arena_create(out, low, resolve_limit(limit, bounded=False)), "arena")
         self._ptr = out[0]
         self._handle = None
         if host_alloc is not None:
@@ -122,7 +96,7 @@ class Arena:
         p = lib.glc_arena_alloc(self._ptr, size, err)
         if p == ffi.NULL:
             code = -err[0] or errno.ENOMEM
-            raise MemoryError(f"low arena [0x{self.low:x}, 0x{self.high:x}) cannot give "
+            raise OutOfLowMemory(f"low arena [0x{self.low:x}, 0x{self.high:x}) cannot give "
                               f"{size} bytes: {os.strerror(code)}")
         return int(ffi.cast("uintptr_t", p))
 
@@ -221,7 +195,7 @@ class Shadow:
         rc = lib.glc_shadow_create(arena._ptr, self._tracker._ptr if self._tracker else ffi.NULL,
                                    _KIND[name], length, lead, out)
         if rc == -errno.ENOMEM:
-            raise MemoryError(f"no room for {length} bytes below 0x{arena.high:x}")
+            raise OutOfLowMemory(f"no room for {length} bytes below 0x{arena.high:x}")
         _check(rc, "shadow")
         self._ptr = out[0]
         self._arena = arena

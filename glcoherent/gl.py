@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import logging
+import os
 import sys
 import threading
 from dataclasses import dataclass, fields
@@ -23,7 +25,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ._config import format_size, resolve_limit, resolve_tracker
-from ._native import ffi, lib
+from ._ext import ffi, lib
+from .errors import GlcoherentError, NativeError
 
 log = logging.getLogger("glcoherent")
 
@@ -81,7 +84,7 @@ class Instance:
                  low: int = 0) -> None:
         api = ffi.new("const void **")
         if lib.glcoherent_get_api(1, api) != 0:
-            raise RuntimeError("glcoherent C API version 1 is missing")
+            raise NativeError(errno.ENOSYS, "glcoherent C API version 1 is missing")
         self._api = ffi.cast("const glcoherent_api_1 *", api[0])
         self.limit = resolve_limit(limit)
         self.requested_tracker = resolve_tracker(tracker)
@@ -97,8 +100,8 @@ class Instance:
         out = ffi.new("glcoherent_instance **")
         rc = self._api.create(cfg, out)
         if rc != 0:
-            raise OSError(-rc, f"cannot create a glcoherent instance below "
-                               f"{format_size(self.limit)}")
+            raise NativeError(-rc, f"cannot create a glcoherent instance below "
+                                   f"{format_size(self.limit)}: {os.strerror(-rc)}")
         self._ptr = out[0]
         self._owned = True
 
@@ -156,6 +159,20 @@ def preload_instance() -> Optional[int]:
 
 # ---- PyOpenGL redirection ----------------------------------------------------------------------
 
+# PyOpenGL's loader functions -> the core's loaders that hand out wrapped entry points.
+_LOADERS = {
+    "eglGetProcAddress": "glc_loader_egl_get_proc_address",
+    "glXGetProcAddress": "glc_loader_glx_get_proc_address",
+    "glXGetProcAddressARB": "glc_loader_glx_get_proc_address",
+}
+_SCANNED_MODULES = ("OpenGL.raw.GL", "OpenGL.GL", "OpenGL.raw.EGL", "OpenGL.EGL",
+                    "OpenGL.raw.GLX", "OpenGL.GLX")
+
+
+def _loader_address(name: str) -> int:
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, _LOADERS[name])))
+
+
 def _fn_slot(fn) -> ctypes.c_void_p:
     """The word inside a ctypes function object that holds the address it calls."""
     return ctypes.c_void_p.from_address(ctypes.addressof(fn))
@@ -173,16 +190,19 @@ class Installation:
         self._platform = None
         self._egl_patch: Optional[Tuple[object, object, object]] = None
 
-    # a ctypes function object of PyOpenGL -> our wrapper
+    # a ctypes function object of PyOpenGL -> our wrapper (a GL entry point) or our loader
+    # (eglGetProcAddress, glXGetProcAddress(ARB): raw entry points fetched through them and
+    # called through ctypes must reach the layer too)
     def _redirect(self, fn) -> None:
         name = getattr(fn, "__name__", None)
-        if name not in self._names or id(fn) in self._patched:
+        if (name not in self._names and name not in _LOADERS) or id(fn) in self._patched:
             return
         slot = _fn_slot(fn)
         original = slot.value
         if not original:
             return
-        target = self.instance.get_proc_address(name)
+        target = (_loader_address(name) if name in _LOADERS
+                  else self.instance.get_proc_address(name))
         if target and target != original:
             self._patched[id(fn)] = (fn, original, target)
             if not self._suspended:
@@ -190,9 +210,9 @@ class Installation:
 
     def _scan_modules(self) -> None:
         for modname, mod in list(sys.modules.items()):
-            if mod is None or not modname.startswith(("OpenGL.raw.GL", "OpenGL.GL")):
+            if mod is None or not modname.startswith(_SCANNED_MODULES):
                 continue
-            for name in self._names:
+            for name in (*self._names, *_LOADERS):
                 fn = mod.__dict__.get(name)
                 if isinstance(fn, ctypes._CFuncPtr):
                     self._redirect(fn)
@@ -314,17 +334,28 @@ _instances: List[Instance] = []  # kept alive: shadows may outlive an uninstall
 
 def install(limit: Optional[str | int] = None, tracker: Optional[str] = None) -> Installation:
     """Route this process's PyOpenGL calls through glcoherent. Idempotent: a second call returns
-    the current installation (its settings win). Usable as a context manager."""
+    the current installation (its settings win). Usable as a context manager.
+
+    Call it before or after creating contexts and loading EGL/GLX, in any order: the driver's
+    entry points are resolved when they can be (at their first use at the latest). Bad settings
+    raise :class:`~glcoherent.errors.ConfigError` before anything is touched."""
     global _current
     with _lock:
         if _current is not None:
             return _current
+        # Bad settings fail here, before anything is created or patched (ConfigError).
+        resolve_limit(limit)
+        resolve_tracker(tracker)
         preloaded = preload_instance()
         inst = (Instance.attach(preloaded) if preloaded
                 else Instance(limit=limit, tracker=tracker))
         _instances.append(inst)
         inst_ = Installation(inst)
-        inst_.apply()
+        try:
+            inst_.apply()
+        except BaseException:
+            inst_.remove()  # nothing half installed
+            raise
         _current = inst_
         return inst_
 
@@ -345,7 +376,7 @@ def installed() -> Optional[Installation]:
 def stats() -> Stats:
     """Statistics of the current installation."""
     if _current is None:
-        raise RuntimeError("glcoherent is not installed")
+        raise GlcoherentError("glcoherent is not installed")
     return _current.stats()
 
 

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from ._config import TRACKERS, parse_size
+from ._config import TRACKERS, check_limit, parse_size, resolve_tracker
 
 PRELOAD_NAME = "libglcoherent_preload.so"
 STATS_PREFIX = "glcoherent-stats: "
@@ -64,12 +64,9 @@ def build_env(limit: Optional[str] = None, tracker: Optional[str] = None, stats:
     lib = lib or preload_path()
     env["LD_PRELOAD"] = _prepend_preload(str(lib), env.get("LD_PRELOAD"))
     if limit is not None:
-        env["GLCOHERENT_LIMIT"] = str(parse_size(limit))
+        env["GLCOHERENT_LIMIT"] = str(check_limit(parse_size(limit), f"--limit {limit}"))
     if tracker is not None:
-        name = tracker.strip().lower()
-        if name not in TRACKERS:
-            raise ValueError(f"unknown tracker {tracker!r}; choose one of {', '.join(TRACKERS)}")
-        env["GLCOHERENT_TRACKER"] = name
+        env["GLCOHERENT_TRACKER"] = resolve_tracker(tracker)
     if stats:
         env["GLCOHERENT_STATS"] = "1"
     if log:
