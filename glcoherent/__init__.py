@@ -12,8 +12,12 @@ imports and can say what to do (:class:`NativeExtensionMissing`) instead of fail
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import logging
-from typing import TYPE_CHECKING, Any
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict
 
 from ._config import parse_size, resolve_limit, resolve_tracker
 from .errors import (
@@ -30,6 +34,36 @@ if TYPE_CHECKING:
     from .gl import Installation, Instance, Stats, install, installed, mapping_array, uninstall
 
 __version__ = "0.1.0"
+
+
+class _TopLevelPackages(importlib.abc.MetaPathFinder):
+    """Finds glcoherent.demos and glcoherent.shaders in a source checkout, where they sit at
+    the top level (pyproject's package-dir maps them there; an installed copy has them inside
+    the package and never needs this)."""
+
+    def __init__(self, mapping: Dict[str, Path]) -> None:
+        self.mapping = mapping
+
+    def find_spec(self, fullname, path=None, target=None):
+        folder = self.mapping.get(fullname)
+        if folder is None:
+            return None
+        return importlib.util.spec_from_file_location(
+            fullname, folder / "__init__.py", submodule_search_locations=[str(folder)])
+
+
+def _map_source_tree_packages() -> None:
+    here = Path(__file__).resolve().parent
+    root = here.parent
+    if not (root / "pyproject.toml").is_file():
+        return
+    mapping = {f"{__name__}.{sub}": root / sub for sub in ("demos", "shaders")
+               if not (here / sub).exists() and (root / sub / "__init__.py").is_file()}
+    if mapping and not any(isinstance(f, _TopLevelPackages) for f in sys.meta_path):
+        sys.meta_path.append(_TopLevelPackages(mapping))
+
+
+_map_source_tree_packages()
 
 logging.getLogger("glcoherent").addHandler(logging.NullHandler())
 

@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         except ImportError as exc:  # a part not built yet must not break the others
             stub = sub.add_parser(name, help=f"(unavailable: {exc})")
+            stub.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
             stub.set_defaults(func=lambda a, e=exc: _unavailable(e))
             continue
         mod.add_parser(sub)
