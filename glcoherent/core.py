@@ -16,7 +16,7 @@ import numpy as np
 
 from ._config import TRACKERS, resolve_limit, resolve_tracker
 from ._ext import ffi, lib
-from .errors import NativeError, OutOfLowMemory
+from .errors import NativeError, OutOfLowMemory, TrackerUnavailable
 
 log = logging.getLogger("glcoherent")
 
@@ -146,8 +146,12 @@ class Tracker:
 
     def __init__(self, name: Optional[str] = None) -> None:
         self.requested = resolve_tracker(name)
+        self._ptr = None
         out = ffi.new("glc_tracker **")
-        _check(lib.glc_tracker_create(out, _KIND[self.requested]), "tracker")
+        rc = lib.glc_tracker_create(out, _KIND[self.requested])
+        if rc < 0:
+            raise TrackerUnavailable(-rc, f"tracker {self.requested!r} cannot run here: "
+                                          f"{os.strerror(-rc)}")
         self._ptr = out[0]
 
     @property
