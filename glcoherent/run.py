@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from ._config import TRACKERS, check_limit, parse_size, resolve_tracker
+from ._config import TRACKERS, check_limit, parse_size, resolve_limit, resolve_tracker
 
 PRELOAD_NAME = "libglcoherent_preload.so"
 STATS_PREFIX = "glcoherent-stats: "
@@ -123,6 +123,11 @@ def main(args: argparse.Namespace) -> int:
     log = {0: None, 1: "info"}.get(verbose, "debug")
     try:
         env = build_env(args.limit, args.tracker, args.stats, log, lib=lib)
+        # Inherited settings are checked too: the interposer can only log a bad value.
+        if args.limit is None:
+            resolve_limit(None)
+        if args.tracker is None:
+            resolve_tracker(None)
     except ValueError as exc:
         print(f"glcoherent run: {exc}", file=sys.stderr)
         return 2

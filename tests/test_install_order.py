@@ -131,3 +131,14 @@ def test_source_tree_without_extension_says_what_to_do(tmp_path):
                        cwd=tree, capture_output=True, text=True, timeout=60, env=env)
     assert p.stdout.startswith("missing glcoherent: the C extension is not built"), \
         p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("env", [{"GLCOHERENT_LIMIT": "8G"}, {"GLCOHERENT_TRACKER": "nope"}])
+def test_run_checks_inherited_settings(env):
+    """`glcoherent run` refuses a bad inherited GLCOHERENT_* value in one line (the interposer
+    itself could only log it and fall back)."""
+    p = subprocess.run([sys.executable, "-m", "glcoherent", "run", "--", "true"],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, **env})
+    assert p.returncode == 2, p.stderr
+    (name, value), = env.items()
+    assert p.stderr.count("\n") == 1 and f"{name}='{value}'" in p.stderr, p.stderr

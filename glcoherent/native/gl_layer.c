@@ -135,7 +135,8 @@ static uint64_t config_limit(const glcoherent_config *cfg, int *bad)
     const char *e = getenv("GLCOHERENT_LIMIT");
     uint64_t v;
     if (e && *e) {
-        if (glc_parse_size(e, &v) == 0 && v)
+        /* Same accepted range as the Python front door (glcoherent/_config.py). */
+        if (glc_parse_size(e, &v) == 0 && v >= ((uint64_t)1 << 20) && v <= ((uint64_t)1 << 32))
             return v;
         *bad = 1;
     }
@@ -156,8 +157,8 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     int bad_limit;
     inst->limit = config_limit(cfg, &bad_limit);
     if (bad_limit)
-        glc_log(inst, 2, "GLCOHERENT_LIMIT=%s is not a size; using 4 GiB",
-                getenv("GLCOHERENT_LIMIT"));
+        glc_log(inst, 3, "GLCOHERENT_LIMIT=%s is not a size in [1 MiB, 4 GiB] (examples: 2G, "
+                "3GiB, 0xC0000000); using 4 GiB", getenv("GLCOHERENT_LIMIT"));
     int rc = glc_arena_create(&inst->arena, (uintptr_t)cfg->low, (uintptr_t)inst->limit);
     if (rc) {
         glc_log(inst, 3, "cannot create the low arena [0x%llx, 0x%llx): %s",
@@ -172,7 +173,8 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     const char *tname = cfg->tracker ? cfg->tracker : getenv("GLCOHERENT_TRACKER");
     glc_tracker_kind want = GLC_TRACKER_AUTO;
     if (tname && *tname && glc_tracker_parse(tname, &want) != 0) {
-        glc_log(inst, 2, "unknown tracker '%s'; using auto", tname);
+        glc_log(inst, 3, "unknown tracker '%s' (choose one of auto, uffd, mprotect, copy); "
+                "using auto", tname);
         want = GLC_TRACKER_AUTO;
     }
     glc_tracker_kind got = glc_tracker_resolve(want);
