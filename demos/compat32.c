@@ -60,15 +60,17 @@ static uint32_t stack_top;
 #define AR_L (1u << 21)
 #define AR_DB (1u << 22)
 
-/* Is the kernel's 32-bit user code segment there (and the flat data segment)? Without IA-32
- * emulation there is no usable descriptor behind selector 0x23 (or it is marked not present). */
+/* Is the kernel's 32-bit user code segment there (and the flat data segment)? A kernel without
+ * IA-32 support may leave no usable descriptor behind selector 0x23, or mark it not present;
+ * LAR tells without faulting. (Mainline x86-64 kernels keep it even with ia32_emulation=0, which
+ * only turns off 32-bit system calls and ELF loading; the thunk's code makes no system calls.) */
 static int check_segments(char *err, size_t n)
 {
     uint32_t cs = compat32_lar(USER32_CS), ds = compat32_lar(USER_DS);
     uint32_t want_cs = AR_P | AR_S | AR_DPL3 | AR_TYPE_CODE | AR_DB;
     if ((cs & (want_cs | AR_L)) != want_cs) {
         snprintf(err, n,
-                 "the kernel has no IA-32 emulation: selector 0x%x is not a present 32-bit "
+                 "no IA-32 emulation in this kernel: selector 0x%x is not a present 32-bit "
                  "user code segment (LAR access rights 0x%06x), so 32-bit code cannot run in "
                  "this process",
                  USER32_CS, cs);

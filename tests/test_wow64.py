@@ -16,10 +16,10 @@ scenarios never write the mappings from 64-bit code): write_faults > 0 shows the
 handled in 64-bit mode and the 32-bit code resumed. Every pointer the 32-bit code received is
 checked against the limit.
 
-Skips: only when this machine cannot run 32-bit code in a 64-bit process (not x86-64, or a kernel
-whose 32-bit user code segment is missing or not present: IA-32 emulation compiled out or
-disabled with ia32_emulation=0); the reason is the thunk's own message. A missing
-libcompat32.so is an error.
+Skips: only when this machine cannot run 32-bit code in a 64-bit process - not x86-64, or a
+kernel whose IA-32 support leaves no present 32-bit user code segment behind selector 0x23 (the
+thunk checks with LAR before any far call); the reason is the thunk's own message. A missing
+libcompat32.so is an error, not a skip.
 """
 
 from __future__ import annotations
