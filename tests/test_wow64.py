@@ -25,6 +25,7 @@ libcompat32.so is an error, not a skip.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -91,6 +92,22 @@ def check_program(proc, limit: int) -> None:
 
 
 # ---- the thunk itself --------------------------------------------------------------------------
+
+def test_thunk_is_not_in_the_shipped_libraries():
+    """The thunk is test and demo support: only libcompat32.so has it."""
+    import glcoherent
+    import glcoherent._native as native
+
+    pkg = Path(glcoherent.__file__).resolve().parent
+    for lib in (pkg / "libglcoherent.so", pkg / "libglcoherent_preload.so",
+                Path(native.__file__)):
+        data = lib.read_bytes()
+        assert b"compat32" not in data and b"c32_particles" not in data, lib
+    from glcoherent.demos import compat32
+
+    if platform.machine() in ("x86_64", "AMD64"):     # built only there (setup.py)
+        assert b"compat32_enter" in Path(compat32.library_path()).read_bytes()
+
 
 def test_thunk_code_and_stack_are_low_and_registers_survive(c32):
     code, stack_lo, stack_hi = c32.layout()
