@@ -154,6 +154,13 @@ def test_in_process(name, gl, glc, limit, c32):
         assert after.write_faults > before.write_faults, (before, after)
 
 
+def test_draw_check_notices_a_skipped_flush(gl, glc, c32):
+    """The negative control: with glcoherent bypassed around the draws, the 32-bit writes do
+    not reach the buffer the GPU reads, and the draw scenario must say so."""
+    problems = wow64_prog.scenario_draw(c32, log=lambda _line: None, draw_guard=glc.bypass)
+    assert problems and "pixels" in problems[0], problems
+
+
 def test_in_process_limit_2g():
     """A fresh process: glcoherent.install(limit=2G); every pointer 32-bit code gets < 2 GiB."""
     proc = run([sys.executable, PROGRAM, "--install", "2G"])

@@ -24,6 +24,7 @@ process, e.g. with a 2G limit).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -160,9 +161,10 @@ def mismatch(what: str, got: np.ndarray, want: np.ndarray) -> list:
 
 # ---- the scenarios ---------------------------------------------------------------------------
 
-def scenario_draw(c32, log=print) -> list:
+def scenario_draw(c32, log=print, draw_guard=None) -> list:
     """32-bit code writes the vertices (one uint per point) of a WRITE|PERSISTENT|COHERENT
-    vertex buffer; the next draw must show exactly them."""
+    vertex buffer; the next draw must show exactly them. draw_guard (tests only): a context
+    manager around the draw call, e.g. one that bypasses glcoherent to show the check fails."""
     problems = []
     n = GRID * GRID
     vbo, ptr = mapped_buffer(GL.GL_ARRAY_BUFFER, n * 4, W | P | C, W | P | C, log)
@@ -191,7 +193,8 @@ def scenario_draw(c32, log=print) -> list:
             GL.glUseProgram(prog)
             GL.glUniform1ui(0, base)
             GL.glBindVertexArray(vao)
-            GL.glDrawArrays(GL.GL_POINTS, 0, n)
+            with draw_guard() if draw_guard else contextlib.nullcontext():
+                GL.glDrawArrays(GL.GL_POINTS, 0, n)
             GL.glBindVertexArray(0)
             GL.glUseProgram(0)
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
