@@ -3,12 +3,15 @@
 - glcoherent/_native*.so        cffi module used by the Python package (core compiled in)
 - glcoherent/libglcoherent.so   the C API for GL layers that link it (glcoherent.h)
 - glcoherent/libglcoherent_preload.so  the LD_PRELOAD interposer (core + interpose.c)
+- glcoherent/demos/libcompat32.so  (x86-64 only) test and demo support, not part of glcoherent:
+  a thunk that runs i386 code in compatibility mode (demos/compat32_thunk.S, demos/compat32.c)
 
 Environment: GLCOHERENT_WERROR=1 adds -Werror, GLCOHERENT_SANITIZE=1 builds with ASan+UBSan.
 """
 
 import glob
 import os
+import platform
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -20,7 +23,8 @@ from setup_flags import native_flags
 
 NATIVE = "glcoherent/native"
 CORE_SOURCES = sorted(p for p in glob.glob(f"{NATIVE}/*.c") if not p.endswith("interpose.c"))
-PLAIN_LIBS = {"glcoherent.libglcoherent", "glcoherent.libglcoherent_preload"}
+PLAIN_LIBS = {"glcoherent.libglcoherent", "glcoherent.libglcoherent_preload",
+              "glcoherent.demos.libcompat32"}
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,14 +55,20 @@ class BuildExt(build_ext):
             if os.path.isfile(built) and os.path.isdir(dest_dir):
                 self.copy_file(built, dest, level=self.verbose)
 
+    def build_extensions(self):
+        # the compatibility-mode thunk is assembly that needs the C preprocessor (gcc does both)
+        if ".S" not in self.compiler.src_extensions:
+            self.compiler.src_extensions.append(".S")
+        super().build_extensions()
+
     def get_ext_filename(self, fullname):
         # Called with the dotted name by some setuptools paths and the last part by others.
-        if fullname in PLAIN_LIBS or f"glcoherent.{fullname}" in PLAIN_LIBS:
+        if fullname in PLAIN_LIBS or any(lib.endswith(f".{fullname}") for lib in PLAIN_LIBS):
             return os.path.join(*fullname.split(".")) + ".so"
         return super().get_ext_filename(fullname)
 
     def get_export_symbols(self, ext):
-        if ext.name in PLAIN_LIBS or f"glcoherent.{ext.name}" in PLAIN_LIBS:
+        if ext.name in PLAIN_LIBS or any(lib.endswith(f".{ext.name}") for lib in PLAIN_LIBS):
             return []
         return super().get_export_symbols(ext)
 
@@ -82,6 +92,20 @@ plain = [
                                    f"-Wl,--version-script={NATIVE}/interpose.map"],
     ),
 ]
+
+if platform.machine() in ("x86_64", "AMD64"):
+    # Test and demo support only (python -m glcoherent demo wow64, tests/test_wow64.py): its own
+    # library, so that nothing of it ends up in the shipped ones. No sanitizers: the thunk leaves
+    # the 64-bit world those runtimes know.
+    compat_flags = ["-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-fvisibility=hidden"]
+    if os.environ.get("GLCOHERENT_WERROR", "") not in ("", "0"):
+        compat_flags.append("-Werror")
+    plain.append(Extension(
+        "glcoherent.demos.libcompat32",
+        sources=["demos/compat32.c", "demos/compat32_thunk.S"],
+        extra_compile_args=compat_flags,
+        extra_link_args=["-lpthread", "-Wl,-soname,libcompat32.so", "-Wl,-z,noexecstack"],
+    ))
 
 setup(
     cffi_modules=["glcoherent/_build_native.py:ffibuilder"],

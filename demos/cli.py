@@ -18,6 +18,9 @@ DEMOS = {
     "query-poll": ("glcoherent.demos.query_poll",
                    "occlusion-query results in a coherent buffer, polled without a fence "
                    "(as wined3d does)"),
+    "wow64": ("glcoherent.demos.wow64",
+              "particles whose vertices i386 code writes in compatibility mode (as WoW64 "
+              "runs 32-bit games)"),
 }
 DEFAULT = "particles"
 
@@ -25,7 +28,7 @@ DEFAULT = "particles"
 def add_parser(subparsers) -> argparse.ArgumentParser:
     epilog = "demos:\n" + "\n".join(f"  {name:<15} {text}" for name, (_, text) in DEMOS.items())
     p = subparsers.add_parser(
-        "demo", help="run a demo (particles, compute, texture-stream, query-poll)",
+        "demo", help="run a demo (particles, compute, texture-stream, query-poll, wow64)",
         description="Run a demo: a glfw window when a display exists, headless EGL otherwise. "
                     "It prints the addresses glcoherent handed out, statistics and a verdict "
                     "line (OK:/FAIL:); the exit code is 0 only for OK.",

@@ -58,7 +58,7 @@ class Particles(_common.Demo):
 
         flags = GL.GL_MAP_WRITE_BIT | GL.GL_MAP_PERSISTENT_BIT | GL.GL_MAP_COHERENT_BIT
         self.section = n * STRIDE
-        self.vbo, _, raw = app.persistent_buffer(
+        self.vbo, self.ring_ptr, raw = app.persistent_buffer(
             "vertex ring", GL.GL_ARRAY_BUFFER, RING * self.section, flags)
         self.ring = raw.view(VERTEX).reshape(RING, n)
 
@@ -139,11 +139,8 @@ class Particles(_common.Demo):
         px = np.clip(np.floor(self.pos[:, 0]), 0, w - 1).astype(np.int64)
         py = np.clip(np.floor(self.pos[:, 1]), 0, h - 1).astype(np.int64)
         frame_id = i + 1
-        section = self.ring[s]                 # writes straight into the mapped ring
-        section["pos"][:, 0] = (px + 0.5) * (2.0 / w) - 1.0
-        section["pos"][:, 1] = (py + 0.5) * (2.0 / h) - 1.0
-        section["speed"] = np.minimum(np.hypot(self.vel[:, 0], self.vel[:, 1]) / 4.0, 1.0)
-        section["frame"] = frame_id
+        speed = np.minimum(np.hypot(self.vel[:, 0], self.vel[:, 1]) / 4.0, 1.0)
+        self._write_vertices(s, px, py, speed, frame_id)
         self.expected[s] = (frame_id, py * w + px)
 
         GL.glViewport(0, 0, w, h)
@@ -181,6 +178,17 @@ class Particles(_common.Demo):
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         self.fences[s] = app.fence()
+
+    def _write_vertices(self, s: int, px: np.ndarray, py: np.ndarray, speed: np.ndarray,
+                        frame_id: int) -> None:
+        """Every particle's vertex of this frame, into ring section s: the pixel centre of
+        (px, py) in clip space, its speed, the frame id."""
+        w, h = self.app.width, self.app.height
+        section = self.ring[s]                 # writes straight into the mapped ring
+        section["pos"][:, 0] = (px + 0.5) * (2.0 / w) - 1.0
+        section["pos"][:, 1] = (py + 0.5) * (2.0 / h) - 1.0
+        section["speed"] = speed
+        section["frame"] = frame_id
 
     def _draw(self, first: int, chunk: int) -> None:
         with self.app.sabotage():

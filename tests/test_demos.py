@@ -3,7 +3,8 @@
 Every demo verifies what the GPU drew or wrote and prints one verdict line (OK:/FAIL:); the exit
 code follows it. These tests check the verdict, the mapped addresses, the screenshot, and, with
 --sabotage (glcoherent bypassed around each demo's critical GL calls), that the checks do catch
-stale data. One class runs demos in real glfw windows on Xvfb.
+stale data. One class runs demos in real glfw windows on Xvfb. The wow64 demo runs i386 code in
+compatibility mode: its tests skip only where the kernel cannot run 32-bit code.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def run(args, env=None, cwd=None, script=None):
     proc = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
                           timeout=TIMEOUT, env=env, cwd=cwd)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def needs_32bit_code(name: str) -> None:
+    """wow64 needs compatibility mode: skip (with the thunk's reason) where there is none."""
+    if name == "wow64":
+        from glcoherent.demos import compat32
+
+        reason = compat32.unavailable_reason()
+        if reason:
+            pytest.skip(f"32-bit code cannot run here: {reason}")
 
 
 def headless_env():
@@ -63,6 +74,7 @@ def foreground(img: np.ndarray) -> float:
 @pytest.mark.gl
 @pytest.mark.parametrize("name", list(DEMOS))
 def test_demo_headless(name, tmp_path):
+    needs_32bit_code(name)
     shot = tmp_path / "tmp.png"
     rc, out, err = run([name, "--headless", "--frames", 5, "--screenshot", shot],
                        env=headless_env(), cwd=tmp_path)
@@ -84,6 +96,7 @@ def test_demo_headless(name, tmp_path):
 @pytest.mark.parametrize("name", list(DEMOS))
 def test_demo_check_catches_stale_data(name, tmp_path):
     """With glcoherent bypassed around the demo's critical calls, its own check must fail."""
+    needs_32bit_code(name)
     rc, out, err = run([name, "--headless", "--frames", 1 if name == "query-poll" else 5,
                         "--sabotage"], env=headless_env(), cwd=tmp_path)
     line = verdict(out)
@@ -119,14 +132,47 @@ def test_native_run_shows_the_problem(tmp_path):
 
 
 @pytest.mark.gl
-@pytest.mark.parametrize("name", ["particles", "query_poll"])
+@pytest.mark.parametrize("name", ["particles", "query_poll", "wow64"])
 def test_demo_runs_as_a_plain_script(name, tmp_path):
+    needs_32bit_code(name)
     shot = tmp_path / "s.png"
     rc, out, err = run(["--headless", "--frames", 3, "--screenshot", shot], env=headless_env(),
                        cwd=tmp_path, script=str(ROOT / "demos" / f"{name}.py"))
     assert rc == 0, out + err
     assert verdict(out).startswith("OK:")
     assert shot.exists()
+
+
+@pytest.mark.gl
+def test_wow64_vertices_come_from_32bit_code_below_2g(tmp_path):
+    needs_32bit_code("wow64")
+    rc, out, err = run(["wow64", "--headless", "--frames", 6, "--limit", "2G"],
+                       env=headless_env(), cwd=tmp_path)
+    assert rc == 0, out + err
+    line = verdict(out)
+    assert re.match(r"OK: 2 persistent buffers mapped below 2 GiB, vertices written by 32-bit "
+                    r"code, \d+ draws, 0 stale vertices$", line), line
+    m = re.search(r"^32-bit code: 6 calls of c32_particles in compatibility mode .* vertex ring "
+                  r"passed as the 32-bit pointer 0x([0-9a-f]{8}),", out, re.M)
+    assert m and int(m.group(1), 16) < 2 << 30, out
+    assert all(end <= 2 << 30 for _, end, _, _ in mappings(out))
+
+
+@pytest.mark.gl
+def test_wow64_native_pointer_is_out_of_reach(tmp_path):
+    """--native: the driver's pointer does not fit in 32 bits: a clear FAIL, not a crash."""
+    needs_32bit_code("wow64")
+    rc, out, err = run(["wow64", "--headless", "--frames", 3, "--native"], env=headless_env(),
+                       cwd=tmp_path)
+    assert "Traceback" not in err, err
+    line = verdict(out)
+    ring = mappings(out)[0]            # the vertex ring
+    if ring[1] > 1 << 32:
+        assert rc == 1 and line.startswith("FAIL:"), out
+        assert "32-bit code cannot reach the vertex ring" in line
+        assert "the highest address a 32-bit pointer can hold" in line
+    else:
+        assert rc == 0 and "vertices written by 32-bit code" in line, out
 
 
 def test_demo_help_lists_all_demos():
@@ -188,3 +234,21 @@ def test_query_poll_in_a_glfw_window(xvfb_display, tmp_path):
     # each quadrant shows its lit rectangle in its own colour (rect.frag writes u_color)
     for colour in ([255, 115, 51], [77, 217, 102], [77, 140, 255], [242, 204, 64]):
         assert np.any(np.all(np.abs(img - colour) <= 1, axis=1)), f"no pixel of {colour}"
+
+
+@pytest.mark.gl
+@pytest.mark.xvfb
+def test_wow64_in_a_glfw_window(xvfb_display, tmp_path):
+    needs_32bit_code("wow64")
+    shot = tmp_path / "window.png"
+    rc, out, err = run(["wow64", "--frames", 12, "--screenshot", shot],
+                       env=window_env(xvfb_display), cwd=tmp_path)
+    assert rc == 0, out + err
+    assert out.startswith("wow64: glfw window (GLX), 256x256"), out
+    assert "window back buffer: 0 pixels differ from the rendered frame" in out
+    assert "32-bit code: 12 calls of c32_particles" in out
+    assert verdict(out).startswith("OK: 2 persistent buffers mapped below 4 GiB, vertices "
+                                   "written by 32-bit code")
+    flat = _common.read_png(str(shot)).astype(int).reshape(-1, 3)
+    assert np.all(np.abs(flat - [5, 5, 15]) <= 1, axis=1).mean() > 0.3
+    assert (flat.max(axis=1) > 60).mean() > 0.01, "no particles in the window"
