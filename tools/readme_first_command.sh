@@ -27,8 +27,12 @@ echo "  \$ $cmd"
     glcoherent demo --headless --frames 5 2>&1 | tee -a "$work/console.txt"
     echo "  \$ python -m glcoherent info"
     python -m glcoherent info
+    echo "  \$ (cd / && python -m glcoherent demo wow64 --headless --frames 5)   (the installed copy)"
+    (cd / && python -m glcoherent demo wow64 --headless --frames 5) 2>&1 | tee "$work/wow64.txt"
 )
 grep -q '^OK:' "$work/out.txt" || { echo "readme_first_command: no OK: verdict" >&2; exit 1; }
 grep -q '^OK:' "$work/console.txt" || {
     echo "readme_first_command: the console script gave no OK: verdict" >&2; exit 1; }
+grep -q '^OK:' "$work/wow64.txt" || {
+    echo "readme_first_command: the installed wow64 demo gave no OK: verdict" >&2; exit 1; }
 echo "readme_first_command: OK"
