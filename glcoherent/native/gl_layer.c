@@ -33,6 +33,8 @@ struct glc_map {
     int unloaded;              /* shadow not filled from the buffer at map (invalidated or
                                 * storage without data): contents undefined until merged */
     int pending;               /* GPU writes not yet brought back */
+    GLintptr wlo, whi;         /* while pending: the mapping-relative byte range [wlo, whi)
+                                * those writes may have touched (copy-back looks only there) */
     glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
     unsigned nwriters;
 };
@@ -143,6 +145,29 @@ static uint64_t config_limit(const glcoherent_config *cfg, int *bad)
     return GLC_ARENA_DEFAULT_HIGH;
 }
 
+/* A forked child has none of the parent's threads: its instances start their completion
+ * threads afresh when they need them. */
+static void completion_atfork_child(void)
+{
+    for (glcoherent_instance *i = instances; i; i = i->next_instance)
+        glc_completion_init(&i->completion);
+}
+
+void glc_completion_stop_all(void)
+{
+    pthread_mutex_lock(&instances_lock);
+    for (glcoherent_instance *i = instances; i; i = i->next_instance)
+        glc_completion_stop(&i->completion);
+    pthread_mutex_unlock(&instances_lock);
+}
+
+static pthread_once_t completion_atfork_once = PTHREAD_ONCE_INIT;
+
+static void completion_atfork_register(void)
+{
+    pthread_atfork(NULL, NULL, completion_atfork_child);
+}
+
 int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
 {
     *out = NULL;
@@ -153,6 +178,10 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
         return -ENOMEM;
     inst->cfg = *cfg;
     pthread_mutex_init(&inst->lock, NULL);
+    glc_completion_init(&inst->completion);
+    const char *thread_env = getenv("GLCOHERENT_COMPLETION_THREAD");
+    if (thread_env && !strcmp(thread_env, "0"))
+        inst->completion.stop = 1; /* results then arrive at GL calls only */
 
     int bad_limit;
     inst->limit = config_limit(cfg, &bad_limit);
@@ -163,6 +192,7 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     if (rc) {
         glc_log(inst, 3, "cannot create the low arena [0x%llx, 0x%llx): %s",
                 (unsigned long long)cfg->low, (unsigned long long)inst->limit, strerror(-rc));
+        glc_completion_fini(&inst->completion);
         free(inst);
         return rc;
     }
@@ -200,6 +230,7 @@ glc_dispatch_init(&inst->gl, cfg->get_proc, cfg->get_proc_user, inst);
     glc_log(inst, 1, "ready: limit 0x%llx, tracker %s%s", (unsigned long long)inst->limit,
             inst->tracker ? glc_tracker_name(glc_tracker_kind_of(inst->tracker)) : "copy",
             inst->kind == GLC_TRACKER_AUTO ? " (adaptive)" : "");
+    pthread_once(&completion_atfork_once, completion_atfork_register);
     pthread_mutex_lock(&instances_lock);
     inst->next_instance = instances;
     instances = inst;
@@ -412,6 +443,7 @@ void glc_instance_destroy(glcoherent_instance *inst)
             break;
         }
     pthread_mutex_unlock(&instances_lock);
+    glc_completion_fini(&inst->completion);
     while (inst->contexts)
         glc_context_destroyed(inst, inst->contexts->native);
     glc_tracker_destroy(inst->tracker);
@@ -502,6 +534,8 @@ static int candidate(const glc_map *m)
 
 static void set_pending(glc_group *g, glc_map *m, int on)
 {
+    if (!on)
+        m->wlo = m->whi = 0;
     if (m->pending == on)
         return;
     m->pending = on;
@@ -523,9 +557,11 @@ static void remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
     map_free(inst, m);
 }
 
+/* Bring back the bytes pending GPU writes may have touched (byte exact when merging). */
 static void copy_back(glc_map *m)
 {
-    glc_shadow_copy_back(m->shadow, m->driver, 0, (size_t)m->length);
+    if (m->whi > m->wlo)
+        glc_shadow_copy_back(m->shadow, m->driver, (size_t)m->wlo, (size_t)(m->whi - m->wlo));
 }
 
 /* A sync point: the GPU writes that context `ctx` issued up to write sequence `seq` are
@@ -596,14 +632,32 @@ static void prepare_write(glcoherent_instance *inst, glc_map *m)
     }
 }
 
-/* Context `ctx` issued a command that may write m. */
-static void mark_written(glc_group *g, glc_map *m, uint64_t ctx)
+/* Context `ctx` issued a command that may write [offset, offset + size) of m's buffer (size < 0:
+ * anywhere in it). A write that misses the mapped range does not concern the shadow. */
+static int mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
+                        GLsizeiptr size)
 {
     /* Write-only persistent maps too: programs read them (piglit bufferstorage-persistent
      * read maps WRITE|PERSISTENT and reads GPU results through the pointer, as drivers allow),
      * and merge mode keeps the copy-back byte exact. */
     if (!m->shadow || !m->persistent)
-        return;
+        return 0;
+    GLintptr lo = 0, hi = m->length;
+    if (size >= 0) {
+        if (offset < 0)
+            return 0; /* an error: the driver wrote nothing */
+        GLintptr rel = offset - m->offset; /* mapping-relative; may be negative */
+        lo = rel > 0 ? rel : 0;
+        hi = rel >= m->length || size >= m->length - rel ? m->length : rel + size;
+        if (lo >= m->length || hi <= lo)
+            return 0;
+    }
+    if (m->whi > m->wlo) {
+        lo = lo < m->wlo ? lo : m->wlo;
+        hi = hi > m->whi ? hi : m->whi;
+    }
+    m->wlo = lo;
+    m->whi = hi;
     uint64_t seq = ++g->write_seq;
     unsigned k = 0;
     while (k < m->nwriters && m->writers[k].ctx != ctx)
@@ -617,7 +671,9 @@ static void mark_written(glc_group *g, glc_map *m, uint64_t ctx)
         }
     }
     m->writers[k] = (glc_writer){ctx, seq};
+    int was = m->pending;
     set_pending(g, m, 1);
+    return !was;
 }
 
 static void flush_locked(glc_group *g)
@@ -660,11 +716,14 @@ void glc_after_draw(glc_ctx *c)
     glc_group *g = c->group;
     if (!LOAD(g->ncand))
         return;
+    int kick = 0;
     pthread_mutex_lock(&g->lock);
     for (size_t i = 0; i < g->nmaps; i++)
         if (candidate(g->maps[i]))
-            mark_written(g, g->maps[i], c->id);
+            kick |= mark_written(g, g->maps[i], c->id, 0, -1);
     pthread_mutex_unlock(&g->lock);
+    if (kick)
+        glc_completion_kick(c->inst);
 }
 
 void glc_before_write(glc_ctx *c, GLuint name)
@@ -682,16 +741,40 @@ void glc_before_write(glc_ctx *c, GLuint name)
 
 void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
 {
-    (void)offset;
-    (void)size;
     glc_group *g = c->group;
     if (!name || !LOAD(g->nmaps))
         return;
     pthread_mutex_lock(&g->lock);
     glc_map *m = find_map(g, name);
-    if (m)
-        mark_written(g, m, c->id);
+    int kick = m && mark_written(g, m, c->id, offset, size);
     pthread_mutex_unlock(&g->lock);
+    if (kick)
+        glc_completion_kick(c->inst);
+}
+
+int glc_refresh_pending(glcoherent_instance *inst, size_t max_bytes)
+{
+    if (pthread_mutex_trylock(&inst->lock) != 0)
+        return 1; /* contexts are being created or destroyed: next pass */
+    int watched = 0;
+    for (glc_group *g = inst->groups; g; g = g->next) {
+        if (!LOAD(g->npending))
+            continue;
+        if (pthread_mutex_trylock(&g->lock) != 0) {
+            watched++;
+            continue;
+        }
+        for (size_t i = 0; i < g->nmaps; i++) {
+            glc_map *m = g->maps[i];
+            if (!m->pending || (size_t)(m->whi - m->wlo) > max_bytes)
+                continue;
+            copy_back(m);
+            watched++;
+        }
+        pthread_mutex_unlock(&g->lock);
+    }
+    pthread_mutex_unlock(&inst->lock);
+    return watched;
 }
 
 /* Does context ctx have uncovered writes in the group? */
@@ -713,8 +796,6 @@ void glc_poll(glc_ctx *c)
     if (!LOAD(g->npending))
         return;
     glc_dispatch *gl = &c->inst->gl;
-    if (!GLC_FN(gl, glFenceSync) || !GLC_FN(gl, glClientWaitSync) || !GLC_FN(gl, glDeleteSync))
-        return;
     pthread_mutex_lock(&g->lock);
     int own = 0;
     for (size_t i = 0; i < g->npolls;) {

@@ -31,6 +31,7 @@
 #include "shadow.h"
 #include "tracker.h"
 
+#include "gl_complete.h"
 #include "gl_dispatch.h"
 
 typedef struct glc_group glc_group;
@@ -53,6 +54,7 @@ struct glcoherent_instance {
     uint64_t maps, persistent_maps, shadowed_maps, oom, max_mapped_end, merges;
     uint64_t retired_flushed, retired_read_back, retired_flushes, retired_copy_backs;
     uint64_t retired_faults, retired_scans, retired_switches;
+    glc_completion completion;     /* GPU results that arrive without GL traffic */
 };
 
 struct glc_ctx {
@@ -130,6 +132,11 @@ void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target);
 void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
 /* A buffer was bound where shaders may write it (SSBO, atomic, xfb, texture buffer). */
 void glc_buffer_gpu_writable(glc_ctx *c, GLuint name);
+/* The completion thread's pass: bring back the pending GPU-written ranges of every mapping
+ * whose range is at most max_bytes, without covering them (the next sync point still does).
+ * Makes no GL call and waits for no lock (a busy group is tried on the next pass). Returns how
+ * many ranges are still watched (0: nothing left for the thread). */
+int glc_refresh_pending(glcoherent_instance *inst, size_t max_bytes);
 /* Queue an emulated error behind the driver's pending ones. */
 void glc_push_error(glc_ctx *c, GLenum error);
 GLenum glc_pop_error(glc_ctx *c);

@@ -72,8 +72,8 @@ GLC_GL_UNPACK(W_UNPACK)
     }
 GLC_GL_PACK(W_PACK)
 
-#define W_QUERYOBJ(ret, name, params, args)                   \
-    static ret APIENTRY w_##name params                       \
+#define W_QUERYOBJ(ret, name, plist, args)                    \
+    static ret APIENTRY w_##name plist                        \
     {                                                         \
         glc_ctx *c = glc_current_fast();                           \
         if (!c) {                                             \
@@ -84,8 +84,9 @@ GLC_GL_PACK(W_PACK)
         if (qb)                                               \
             glc_before_write(c, qb);                          \
         GLC_FN(&c->inst->gl, name) args;                                \
-        if (qb)                                               \
-            glc_buffer_written(c, qb, 0, -1);                 \
+        if (qb) /* params is the offset of one result */      \
+            glc_buffer_written(c, qb, (GLintptr)params,       \
+                               (GLsizeiptr)sizeof *params);   \
         glc_poll(c);                                          \
     }
 GLC_GL_QUERYOBJ(W_QUERYOBJ)
@@ -419,38 +420,40 @@ static void APIENTRY w_glDeleteBuffersARB(GLsizei n, const GLuint *buffers)
 
 /* ---- commands that write buffers ------------------------------------------------------------ */
 
-#define WRITE_BODY(name_expr, call)        \
-    GLuint name = (name_expr);             \
-    glc_before_write(c, name);             \
-    call;                                  \
-    glc_buffer_written(c, name, 0, -1)
+/* A command that writes [off, off + size) of buffer name_expr (size < 0: all of it). */
+#define WRITE_RANGE(name_expr, off, size, call) \
+    GLuint name = (name_expr);                  \
+    glc_before_write(c, name);                  \
+    call;                                       \
+    glc_buffer_written(c, name, (GLintptr)(off), (GLsizeiptr)(size))
+#define WRITE_BODY(name_expr, call) WRITE_RANGE(name_expr, 0, -1, call)
 
 static void APIENTRY w_glBufferSubData(GLenum target, GLintptr offset, GLsizeiptr size,
                                        const void *data)
 {
     ENTER_VOID(glBufferSubData, (target, offset, size, data));
-    WRITE_BODY(glc_bound_buffer(c, target), GLC_FN(gl, glBufferSubData)(target, offset, size, data));
+    WRITE_RANGE(glc_bound_buffer(c, target), offset, size, GLC_FN(gl, glBufferSubData)(target, offset, size, data));
 }
 
 static void APIENTRY w_glBufferSubDataARB(GLenum target, GLintptrARB offset, GLsizeiptrARB size,
                                           const void *data)
 {
     ENTER_VOID(glBufferSubDataARB, (target, offset, size, data));
-    WRITE_BODY(glc_bound_buffer(c, target), GLC_FN(gl, glBufferSubDataARB)(target, offset, size, data));
+    WRITE_RANGE(glc_bound_buffer(c, target), offset, size, GLC_FN(gl, glBufferSubDataARB)(target, offset, size, data));
 }
 
 static void APIENTRY w_glNamedBufferSubData(GLuint buffer, GLintptr offset, GLsizeiptr size,
                                             const void *data)
 {
     ENTER_VOID(glNamedBufferSubData, (buffer, offset, size, data));
-    WRITE_BODY(buffer, GLC_FN(gl, glNamedBufferSubData)(buffer, offset, size, data));
+    WRITE_RANGE(buffer, offset, size, GLC_FN(gl, glNamedBufferSubData)(buffer, offset, size, data));
 }
 
 static void APIENTRY w_glNamedBufferSubDataEXT(GLuint buffer, GLintptr offset, GLsizeiptr size,
                                                const void *data)
 {
     ENTER_VOID(glNamedBufferSubDataEXT, (buffer, offset, size, data));
-    WRITE_BODY(buffer, GLC_FN(gl, glNamedBufferSubDataEXT)(buffer, offset, size, data));
+    WRITE_RANGE(buffer, offset, size, GLC_FN(gl, glNamedBufferSubDataEXT)(buffer, offset, size, data));
 }
 
 static void APIENTRY w_glClearBufferData(GLenum target, GLenum internalformat, GLenum format,
@@ -466,7 +469,7 @@ static void APIENTRY w_glClearBufferSubData(GLenum target, GLenum internalformat
                                             GLenum type, const void *data)
 {
     ENTER_VOID(glClearBufferSubData, (target, internalformat, offset, size, format, type, data));
-    WRITE_BODY(glc_bound_buffer(c, target),
+    WRITE_RANGE(glc_bound_buffer(c, target), offset, size,
                GLC_FN(gl, glClearBufferSubData)(target, internalformat, offset, size, format, type,
                                         data));
 }
@@ -492,7 +495,7 @@ static void APIENTRY w_glClearNamedBufferSubData(GLuint buffer, GLenum internalf
 {
     ENTER_VOID(glClearNamedBufferSubData,
                (buffer, internalformat, offset, size, format, type, data));
-    WRITE_BODY(buffer, GLC_FN(gl, glClearNamedBufferSubData)(buffer, internalformat, offset, size,
+    WRITE_RANGE(buffer, offset, size, GLC_FN(gl, glClearNamedBufferSubData)(buffer, internalformat, offset, size,
                                                      format, type, data));
 }
 
@@ -503,7 +506,7 @@ static void APIENTRY w_glClearNamedBufferSubDataEXT(GLuint buffer, GLenum intern
 {
     ENTER_VOID(glClearNamedBufferSubDataEXT,
                (buffer, internalformat, offset, size, format, type, data));
-    WRITE_BODY(buffer, GLC_FN(gl, glClearNamedBufferSubDataEXT)(buffer, internalformat, offset, size,
+    WRITE_RANGE(buffer, offset, size, GLC_FN(gl, glClearNamedBufferSubDataEXT)(buffer, internalformat, offset, size,
                                                         format, type, data));
 }
 
@@ -512,7 +515,7 @@ static void APIENTRY w_glCopyBufferSubData(GLenum readTarget, GLenum writeTarget
                                            GLsizeiptr size)
 {
     ENTER_VOID(glCopyBufferSubData, (readTarget, writeTarget, readOffset, writeOffset, size));
-    WRITE_BODY(glc_bound_buffer(c, writeTarget),
+    WRITE_RANGE(glc_bound_buffer(c, writeTarget), writeOffset, size,
                GLC_FN(gl, glCopyBufferSubData)(readTarget, writeTarget, readOffset, writeOffset, size));
 }
 
@@ -521,7 +524,7 @@ static void APIENTRY w_glCopyNamedBufferSubData(GLuint readBuffer, GLuint writeB
                                                 GLsizeiptr size)
 {
     ENTER_VOID(glCopyNamedBufferSubData, (readBuffer, writeBuffer, readOffset, writeOffset, size));
-    WRITE_BODY(writeBuffer, GLC_FN(gl, glCopyNamedBufferSubData)(readBuffer, writeBuffer, readOffset,
+    WRITE_RANGE(writeBuffer, writeOffset, size, GLC_FN(gl, glCopyNamedBufferSubData)(readBuffer, writeBuffer, readOffset,
                                                          writeOffset, size));
 }
 
@@ -531,7 +534,7 @@ static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint wri
 {
     ENTER_VOID(glNamedCopyBufferSubDataEXT,
                (readBuffer, writeBuffer, readOffset, writeOffset, size));
-    WRITE_BODY(writeBuffer, GLC_FN(gl, glNamedCopyBufferSubDataEXT)(readBuffer, writeBuffer, readOffset,
+    WRITE_RANGE(writeBuffer, writeOffset, size, GLC_FN(gl, glNamedCopyBufferSubDataEXT)(readBuffer, writeBuffer, readOffset,
                                                             writeOffset, size));
 }
 
@@ -539,7 +542,7 @@ static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint wri
     static void APIENTRY w_##fn(GLuint id, GLuint buffer, GLenum pname, GLintptr offset) \
     {                                                                                    \
         ENTER_VOID(fn, (id, buffer, pname, offset));                                     \
-        WRITE_BODY(buffer, GLC_FN(gl, fn)(id, buffer, pname, offset));                           \
+        WRITE_RANGE(buffer, offset, sizeof(T), GLC_FN(gl, fn)(id, buffer, pname, offset)); \
     }
 QUERYBUF(glGetQueryBufferObjectiv, GLint)
 QUERYBUF(glGetQueryBufferObjectuiv, GLuint)
