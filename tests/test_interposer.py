@@ -107,6 +107,7 @@ def programs(tmp_path_factory) -> dict:
         "nomap": (["nomap.c"], ["-lOpenGL", "-lEGL"]),
         "contexts": (["contexts.c"], ["-lOpenGL", "-lEGL", "-lpthread"]),
         "dlsym_default": (["dlsym_default.c"], ["-ldl"]),
+        "exit_busy": (["exit_busy.c"], ["-lOpenGL", "-lEGL", "-lpthread"]),
     }
     result = {}
     for name, (srcs, libs) in builds.items():
@@ -366,3 +367,17 @@ def test_piglit_matrix():
     failed = [r for r in runs if r.verdict != "pass"]
     assert not failed, "\n" + pm.table(runs) + "".join(
         f"\n==== {r.name} ({r.tracker}) ====\n{r.output[-2000:]}" for r in failed[:3])
+
+
+@pytest.mark.parametrize("tracker", ["auto", "mprotect"])
+def test_exit_while_another_thread_is_busy_in_the_layer(programs, tracker):
+    """main returns while a second thread keeps calling into the layer (maps, copies into a
+    coherent mapping, fence polls: each takes the layer's locks). Every run ends with main's
+    status and one stats line: the exit path waits for no lock without bound, makes no GL call
+    and uses no stdio, and prints before any library destructor runs."""
+    for _ in range(5):
+        p = glc_run([programs["exit_busy"]], "--tracker", tracker, timeout=60)
+        assert p.returncode == 0, f"rc {p.returncode}\n{p.stdout}\n{p.stderr[-2000:]}"
+        assert "busy thread running" in p.stdout
+        st = one_stats(p)
+        assert st["persistent_maps"] > 0, st

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One context's GPU writes to a mapping that no sync point has covered yet. A sync point covers
@@ -1216,8 +1217,24 @@ void glc_buffer_gpu_writable(glc_ctx *c, GLuint name)
 
 /* ---- statistics ---------------------------------------------------------------------------- */
 
-void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
+/* Lock m; with patient == 0 give up after about 50 ms (exit paths: the holder may be a thread
+ * that never runs again). Returns 0 when locked. */
+static int lock_within(pthread_mutex_t *m, int patient)
 {
+    if (patient)
+        return pthread_mutex_lock(m);
+    for (int i = 0; i < 50; i++) {
+        if (pthread_mutex_trylock(m) == 0)
+            return 0;
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
+    return EBUSY;
+}
+
+static int get_stats(glcoherent_instance *inst, glcoherent_stats *out, int patient)
+{
+    int partial = 0;
     memset(out, 0, sizeof *out);
     out->maps = LOAD(inst->maps);
     out->persistent_maps = LOAD(inst->persistent_maps);
@@ -1236,9 +1253,13 @@ void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
     out->tracker = inst->tracker ? (int32_t)glc_tracker_kind_of(inst->tracker)
                                  : (int32_t)GLC_TRACKER_COPY;
     out->tracker_auto = inst->kind == GLC_TRACKER_AUTO;
-    pthread_mutex_lock(&inst->lock);
+    if (lock_within(&inst->lock, patient))
+        return 1;
     for (glc_group *g = inst->groups; g; g = g->next) {
-        pthread_mutex_lock(&g->lock);
+        if (lock_within(&g->lock, patient)) {
+            partial = 1;
+            continue;
+        }
         for (size_t i = 0; i < g->nmaps; i++) {
             glc_map *m = g->maps[i];
             if (!m->shadow)
@@ -1257,4 +1278,15 @@ void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
         pthread_mutex_unlock(&g->lock);
     }
     pthread_mutex_unlock(&inst->lock);
+    return partial;
+}
+
+void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
+{
+    get_stats(inst, out, 1);
+}
+
+int glc_get_stats_nowait(glcoherent_instance *inst, glcoherent_stats *out)
+{
+    return get_stats(inst, out, 0);
 }

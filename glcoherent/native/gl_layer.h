@@ -85,6 +85,9 @@ void glc_context_created(glcoherent_instance *inst, void *native, void *share);
 void glc_context_destroyed(glcoherent_instance *inst, void *native);
 void glc_make_current(glcoherent_instance *inst, void *native);
 void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out);
+/* The same for exit paths: never waits more than about 50 ms for a lock another thread may
+ * hold. Returns 0, or 1 when some live shadows could not be counted. */
+int glc_get_stats_nowait(glcoherent_instance *inst, glcoherent_stats *out);
 void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -315,20 +315,11 @@ static void *instance_get_proc(void *user, const char *name)
 
 /* ---- the instance ------------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    size_t offset;
-} slots[] = {
-#define GLC_X(ret, name, params, args) {#name, offsetof(glc_dispatch, name)},
-    GLC_GL_DRAW(GLC_X) GLC_GL_UNPACK(GLC_X) GLC_GL_PACK(GLC_X) GLC_GL_QUERYOBJ(GLC_X)
-    GLC_GL_POLL(GLC_X) GLC_GL_SPECIAL(GLC_X) GLC_GL_INTERNAL(GLC_X)
-#undef GLC_X
-};
-#define NSLOTS (sizeof slots / sizeof slots[0])
+#define NSLOTS ((size_t)GLC_FN_COUNT)
 
 static void **slot_ptr(glcoherent_instance *inst, size_t i)
 {
-    return (void **)((char *)&inst->gl + slots[i].offset);
+    return (void **)((char *)&inst->gl + glc_dispatch_offset((unsigned)i));
 }
 
 static glcoherent_instance *g_inst;
@@ -348,7 +339,7 @@ static void refill(glcoherent_instance *inst)
     for (size_t i = 0; i < NSLOTS; i++) {
         void **s = slot_ptr(inst, i);
         if (!LOAD(*s)) {
-            void *p = instance_get_proc(NULL, slots[i].name);
+            void *p = instance_get_proc(NULL, glc_dispatch_name((unsigned)i));
             if (p) {
                 STORE(*s, p);
                 n++;
@@ -414,7 +405,7 @@ static void *wrapper_for_real(const char *name, void *real)
     if (!inst)
         return NULL;
     for (size_t i = 0; i < NSLOTS; i++) {
-        if (!strcmp(slots[i].name, name)) {
+        if (!strcmp(glc_dispatch_name((unsigned)i), name)) {
             void **s = slot_ptr(inst, i);
             void *expected = NULL;
             __atomic_compare_exchange_n(s, &expected, real, 0, __ATOMIC_ACQ_REL,
@@ -938,14 +929,19 @@ static int env_on(const char *name)
 
 static int stats_printed;
 
-__attribute__((destructor)) static void interpose_fini(void)
+/* The stats line at exit. Runs as an atexit handler registered by the constructor, so before
+ * any library's destructor (libGLX's may wait on the X display lock), and again as our own
+ * destructor for exits that skip atexit handlers; it prints once. It takes no lock another
+ * thread may hold for long (stats are read with a bounded wait; "partial": true when some
+ * live shadows could not be counted), makes no GL call and uses no stdio. */
+static void print_stats_at_exit(void)
 {
     glcoherent_instance *inst = LOAD(g_inst);
     if (!inst || !env_on("GLCOHERENT_STATS") || __atomic_exchange_n(&stats_printed, 1,
                                                                       __ATOMIC_ACQ_REL))
         return;
     glcoherent_stats st;
-    glc_get_stats(inst, &st);
+    int partial = glc_get_stats_nowait(inst, &st);
     const char *tracker = inst->kind == GLC_TRACKER_AUTO ? "auto"
                                                           : glc_tracker_name(inst->kind);
     char line[1024];
@@ -956,7 +952,7 @@ __attribute__((destructor)) static void interpose_fini(void)
         "\"live_shadows\": %llu, \"max_mapped_end\": %llu, \"bytes_flushed\": %llu, "
         "\"bytes_read_back\": %llu, \"flushes\": %llu, \"copy_backs\": %llu, "
         "\"write_faults\": %llu, \"scans\": %llu, \"mode_switches\": %llu, \"merges\": %llu, "
-        "\"oom\": %llu}\n",
+        "\"oom\": %llu%s}\n",
         (int)getpid(), tracker, glc_tracker_name((glc_tracker_kind)st.tracker),
         (unsigned long long)st.limit, (unsigned long long)st.maps,
         (unsigned long long)st.persistent_maps, (unsigned long long)st.shadowed_maps,
@@ -965,15 +961,19 @@ __attribute__((destructor)) static void interpose_fini(void)
         (unsigned long long)st.flushes, (unsigned long long)st.copy_backs,
         (unsigned long long)st.write_faults, (unsigned long long)st.scans,
         (unsigned long long)st.mode_switches, (unsigned long long)st.merges,
-        (unsigned long long)st.oom);
-    if (n > 0) {
-        fflush(stderr);
+        (unsigned long long)st.oom, partial ? ", \"partial\": true" : "");
+    if (n > 0)
         (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-    }
+}
+
+__attribute__((destructor)) static void interpose_fini(void)
+{
+    print_stats_at_exit();
 }
 
 __attribute__((constructor)) static void interpose_init(void)
 {
+    atexit(print_stats_at_exit);
     real_dlsym();
     self_base();
     is_ours(NULL);
