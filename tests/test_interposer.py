@@ -108,6 +108,7 @@ def programs(tmp_path_factory) -> dict:
         "contexts": (["contexts.c"], ["-lOpenGL", "-lEGL", "-lpthread"]),
         "dlsym_default": (["dlsym_default.c"], ["-ldl"]),
         "exit_busy": (["exit_busy.c"], ["-lOpenGL", "-lEGL", "-lpthread"]),
+        "egl_terminate": (["egl_terminate.c"], ["-lOpenGL", "-lEGL"]),
     }
     result = {}
     for name, (srcs, libs) in builds.items():
@@ -381,3 +382,14 @@ def test_exit_while_another_thread_is_busy_in_the_layer(programs, tracker):
         assert "busy thread running" in p.stdout
         st = one_stats(p)
         assert st["persistent_maps"] > 0, st
+
+
+def test_egl_terminate_releases_contexts_and_shadows(programs):
+    """A mapping left live when its display is terminated is released with its context: at exit
+    one live shadow (the second round's) is counted, not two."""
+    p = glc_run([programs["egl_terminate"]], timeout=60)
+    assert p.returncode == 0 and "RESULT: pass" in p.stdout, p.stdout + p.stderr[-2000:]
+    ptrs = re.findall(r"round (\d): ptr=(0x[0-9a-f]+)", p.stdout)
+    assert len(ptrs) == 2 and all(int(a, 16) < DEFAULT_LIMIT for _, a in ptrs), ptrs
+    st = one_stats(p)
+    assert st["live_shadows"] == 1 and st["persistent_maps"] == 2, st

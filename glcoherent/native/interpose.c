@@ -500,6 +500,37 @@ static void made_current(void *ctx)
     pthread_mutex_unlock(&ctx_lock);
 }
 
+/* EGL contexts and their displays, for eglTerminate (ctx_lock held). */
+typedef struct egl_ctx {
+    void *ctx, *dpy;
+    struct egl_ctx *next;
+} egl_ctx;
+
+static egl_ctx *egl_list;
+
+static void egl_ctx_forget(void *ctx)
+{
+    for (egl_ctx **pp = &egl_list; *pp; pp = &(*pp)->next)
+        if ((*pp)->ctx == ctx) {
+            egl_ctx *e = *pp;
+            *pp = e->next;
+            free(e);
+            return;
+        }
+}
+
+static void egl_ctx_remember(void *ctx, void *dpy)
+{
+    pthread_mutex_lock(&ctx_lock);
+    egl_ctx_forget(ctx);
+    egl_ctx *e = calloc(1, sizeof *e);
+    if (e) {
+        *e = (egl_ctx){ctx, dpy, egl_list};
+        egl_list = e;
+    }
+    pthread_mutex_unlock(&ctx_lock);
+}
+
 static void context_destroyed(void *ctx)
 {
     glcoherent_instance *inst = LOAD(g_inst);
@@ -538,6 +569,7 @@ enum {
     H_eglDestroyContext,
     H_eglMakeCurrent,
     H_eglReleaseThread,
+    H_eglTerminate,
     H_glXGetProcAddress,
     H_glXGetProcAddressARB,
     H_glXCreateContext,
@@ -561,6 +593,7 @@ static struct {
     [H_eglDestroyContext] = {"eglDestroyContext", NULL},
     [H_eglMakeCurrent] = {"eglMakeCurrent", NULL},
     [H_eglReleaseThread] = {"eglReleaseThread", NULL},
+    [H_eglTerminate] = {"eglTerminate", NULL},
     [H_glXGetProcAddress] = {"glXGetProcAddress", NULL},
     [H_glXGetProcAddressARB] = {"glXGetProcAddressARB", NULL},
     [H_glXCreateContext] = {"glXCreateContext", NULL},
@@ -664,8 +697,10 @@ GLCOHERENT_EXPORT EGLContext_ eglCreateContext(EGLDisplay_ dpy, EGLConfig_ confi
     if (!real)
         return NULL;
     EGLContext_ ctx = real(dpy, config, share, attribs);
-    if (ctx)
+    if (ctx) {
         context_created(ctx, share);
+        egl_ctx_remember(ctx, dpy);
+    }
     return ctx;
 }
 
@@ -676,8 +711,42 @@ GLCOHERENT_EXPORT EGLBoolean_ eglDestroyContext(EGLDisplay_ dpy, EGLContext_ ctx
     if (!real)
         return 0;
     EGLBoolean_ ok = real(dpy, ctx);
-    if (ok)
+    if (ok) {
+        pthread_mutex_lock(&ctx_lock);
+        egl_ctx_forget(ctx);
+        pthread_mutex_unlock(&ctx_lock);
         context_destroyed(ctx);
+    }
+    return ok;
+}
+
+/* eglTerminate marks every context of the display for deletion (a context current on some
+ * thread goes when it is released, as in EGL): their records, mappings and shadows go too. */
+GLCOHERENT_EXPORT EGLBoolean_ eglTerminate(EGLDisplay_ dpy)
+{
+    typedef EGLBoolean_ (*fn)(EGLDisplay_);
+    fn real = REAL(H_eglTerminate, fn);
+    if (!real)
+        return 0;
+    EGLBoolean_ ok = real(dpy);
+    if (!ok)
+        return ok;
+    for (;;) {
+        void *ctx = NULL;
+        pthread_mutex_lock(&ctx_lock);
+        for (egl_ctx **pp = &egl_list; *pp; pp = &(*pp)->next)
+            if ((*pp)->dpy == dpy) {
+                egl_ctx *e = *pp;
+                ctx = e->ctx;
+                *pp = e->next;
+                free(e);
+                break;
+            }
+        pthread_mutex_unlock(&ctx_lock);
+        if (!ctx)
+            break;
+        context_destroyed(ctx);
+    }
     return ok;
 }
 
@@ -808,6 +877,7 @@ static void *hook_fn(int i)
     case H_eglDestroyContext: return (void *)eglDestroyContext;
     case H_eglMakeCurrent: return (void *)eglMakeCurrent;
     case H_eglReleaseThread: return (void *)eglReleaseThread;
+    case H_eglTerminate: return (void *)eglTerminate;
     case H_glXGetProcAddress: return (void *)glXGetProcAddress;
     case H_glXGetProcAddressARB: return (void *)glXGetProcAddressARB;
     case H_glXCreateContext: return (void *)glXCreateContext;
