@@ -109,6 +109,7 @@ def programs(tmp_path_factory) -> dict:
         "dlsym_default": (["dlsym_default.c"], ["-ldl"]),
         "exit_busy": (["exit_busy.c"], ["-lOpenGL", "-lEGL", "-lpthread"]),
         "egl_terminate": (["egl_terminate.c"], ["-lOpenGL", "-lEGL"]),
+        "dlclose_reload": (["dlclose_reload.c"], ["-ldl"]),
     }
     result = {}
     for name, (srcs, libs) in builds.items():
@@ -393,3 +394,20 @@ def test_egl_terminate_releases_contexts_and_shadows(programs):
     assert len(ptrs) == 2 and all(int(a, 16) < DEFAULT_LIMIT for _, a in ptrs), ptrs
     st = one_stats(p)
     assert st["live_shadows"] == 1 and st["persistent_maps"] == 2, st
+
+
+@pytest.mark.parametrize("tracker", ["auto", "mprotect"])
+def test_dlclose_and_reload_of_the_gl_libraries(programs, tracker):
+    """The program unloads libEGL and libOpenGL (they really go: the program checks with
+    RTLD_NOLOAD) and loads them again: the second round must not call into the unloaded copy
+    (it crashed before dlclose was hooked) and its mapping works like the first."""
+    native = native_run([programs["dlclose_reload"]], timeout=60)
+    assert native.returncode == 0 and "RESULT: pass" in native.stdout, native.stdout
+    p = glc_run([programs["dlclose_reload"]], "--tracker", tracker, timeout=60)
+    assert p.returncode == 0 and "RESULT: pass" in p.stdout, \
+        f"rc {p.returncode}\n{p.stdout}\n{p.stderr[-2000:]}"
+    assert p.stdout.count("unloaded libEGL=yes libOpenGL=yes") == 2, p.stdout
+    ptrs = re.findall(r"ptr=(0x[0-9a-f]+)", p.stdout)
+    assert len(ptrs) == 2 and all(int(a, 16) < DEFAULT_LIMIT for a in ptrs), ptrs
+    st = one_stats(p)
+    assert st["persistent_maps"] == 2 and st["shadowed_maps"] == 2, st

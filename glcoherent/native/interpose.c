@@ -975,6 +975,57 @@ GLCOHERENT_EXPORT void *dlsym(void *handle, const char *name)
 }
 #endif
 
+/* ---- dlclose ------------------------------------------------------------------------------------ */
+
+/* Forget `*slot` if the object it pointed into is gone. Returns 1 when it was forgotten. */
+static int forget_if_unloaded(void **slot)
+{
+    void *p = LOAD(*slot);
+    Dl_info info;
+    if (!p || dladdr(p, &info))
+        return 0;
+    STORE(*slot, NULL);
+    return 1;
+}
+
+/* After a dlclose: every driver entry point we keep (dispatch slots, the functions our hooks
+ * stand for, the real get-proc-address functions) that no longer lies in a loaded object is
+ * forgotten; the next call resolves it again through the libraries loaded then. A program that
+ * unloads its GL libraries and loads them again would otherwise call into unmapped code. */
+static void forget_unloaded(void)
+{
+    size_t n = 0;
+    n += (size_t)forget_if_unloaded((void **)&egl_gpa_p);
+    n += (size_t)forget_if_unloaded((void **)&glx_gpa_p);
+    for (int i = 0; i < H_COUNT; i++)
+        n += (size_t)forget_if_unloaded(&hooks[i].real);
+    glcoherent_instance *inst = LOAD(g_inst);
+    if (inst)
+        for (size_t i = 0; i < NSLOTS; i++)
+            n += (size_t)forget_if_unloaded(slot_ptr(inst, i));
+    if (n) {
+        STORE(g_filled, 0u); /* refill through get-proc-address once one is loaded again */
+        glc_log(inst, 0, "interposer: %zu entry points forgotten after dlclose", n);
+    }
+}
+
+GLCOHERENT_EXPORT int dlclose(void *handle)
+{
+    typedef int (*fn)(void *);
+    static fn real_close;
+    fn real = LOAD(real_close);
+    if (!real) {
+        real = (fn)real_dlsym()(RTLD_NEXT, "dlclose");
+        STORE(real_close, real);
+    }
+    if (!real)
+        return -1;
+    int rc = real(handle);
+    if (rc == 0)
+        forget_unloaded();
+    return rc;
+}
+
 /* ---- in-process access -------------------------------------------------------------------------- */
 
 /* The interposer's instance (NULL before any GL library is loaded): code running inside a
