@@ -31,7 +31,16 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .core import Arena, Shadow, Tracker, tracker_available, trackers
-    from .gl import Installation, Instance, Stats, install, installed, mapping_array, uninstall
+    from .gl import (
+        Installation,
+        Instance,
+        Stats,
+        install,
+        installed,
+        mapping_array,
+        prepare_kernel_write,
+        uninstall,
+    )
 
 __version__ = "0.1.0"
 
@@ -79,6 +88,7 @@ _LAZY = {
     "install": "gl",
     "installed": "gl",
     "mapping_array": "gl",
+    "prepare_kernel_write": "gl",
     "uninstall": "gl",
 }
 
@@ -114,6 +124,7 @@ __all__ = [
     "installed",
     "mapping_array",
     "parse_size",
+    "prepare_kernel_write",
     "resolve_limit",
     "resolve_tracker",
     "tracker_available",

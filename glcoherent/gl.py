@@ -135,6 +135,13 @@ class Instance:
     def context_destroyed(self, ctx: int) -> None:
         self._api.context_destroyed(self._ptr, ffi.cast("void *", ctx))
 
+    def prepare_kernel_write(self, address: int, length: int) -> None:
+        """Make [address, address + length) ready for a write by the kernel (os.readv,
+        socket.recv_into, file.readinto straight into a mapping): write-protected tracked pages
+        become writable and count as client writes. Needed with the mprotect tracker and the
+        adaptive policy in-process; the interposer does it for the libc calls itself."""
+        self._api.prepare_kernel_write(self._ptr, ffi.cast("void *", address), length)
+
     def stats(self) -> Stats:
         st = ffi.new("glcoherent_stats *")
         self._api.get_stats(self._ptr, st)
@@ -378,6 +385,13 @@ def stats() -> Stats:
     if _current is None:
         raise GlcoherentError("glcoherent is not installed")
     return _current.stats()
+
+
+def prepare_kernel_write(address: int, length: int) -> None:
+    """Instance.prepare_kernel_write of the current installation."""
+    if _current is None:
+        raise GlcoherentError("glcoherent is not installed")
+    _current.instance.prepare_kernel_write(address, length)
 
 
 def mapping_array(ptr: int, length: int, dtype=np.uint8) -> np.ndarray:

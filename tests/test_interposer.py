@@ -110,6 +110,7 @@ def programs(tmp_path_factory) -> dict:
         "exit_busy": (["exit_busy.c"], ["-lOpenGL", "-lEGL", "-lpthread"]),
         "egl_terminate": (["egl_terminate.c"], ["-lOpenGL", "-lEGL"]),
         "dlclose_reload": (["dlclose_reload.c"], ["-ldl"]),
+        "kernel_writes": (["kernel_writes.c"], ["-lOpenGL", "-lEGL"]),
     }
     result = {}
     for name, (srcs, libs) in builds.items():
@@ -411,3 +412,23 @@ def test_dlclose_and_reload_of_the_gl_libraries(programs, tracker):
     assert len(ptrs) == 2 and all(int(a, 16) < DEFAULT_LIMIT for a in ptrs), ptrs
     st = one_stats(p)
     assert st["persistent_maps"] == 2 and st["shadowed_maps"] == 2, st
+
+
+KINDS = ["read", "pread", "readv", "preadv", "recv", "recvfrom", "recvmsg", "fread"]
+
+
+@pytest.mark.parametrize("tracker", ["auto", "uffd", "mprotect", "copy"])
+def test_kernel_writes_into_mappings(programs, tracker):
+    """read, pread, readv, preadv, recv, recvfrom, recvmsg and fread straight into a clean page
+    of a persistent coherent mapping succeed under every tracker, and the next GL command sees
+    the bytes. Under mprotect every page was write-protected at that moment (a raw system call
+    into it fails with EFAULT): the interposer's libc wrappers prepared them."""
+    p = glc_run([programs["kernel_writes"]], "--tracker", tracker, timeout=60)
+    lines = dict(re.findall(r"kind=(\w+) (.*)", p.stdout))
+    assert sorted(lines) == sorted(KINDS), p.stdout + p.stderr[-2000:]
+    for kind, rest in lines.items():
+        assert "ok=1" in rest and "got=64" in rest, (kind, rest)
+        if tracker == "mprotect":
+            assert "raw_efault=1" in rest, (kind, rest)
+    assert p.returncode == 0 and "RESULT: pass" in p.stdout
+    assert one_stats(p)["persistent_maps"] == 1

@@ -9,6 +9,7 @@
 #include "gl_wrap.h"
 #include "glcoherent.h"
 #include "loader.h"
+#include "sigsegv.h"
 
 static void *api_get_proc_address(glcoherent_instance *inst, const char *name)
 {
@@ -27,6 +28,13 @@ static const char *api_tracker_name(glcoherent_instance *inst)
 
 static uint64_t api_limit(glcoherent_instance *inst) { return inst->limit; }
 
+static int api_prepare_kernel_write(glcoherent_instance *inst, void *addr, size_t len)
+{
+    (void)inst; /* the write-protected ranges are registered process-wide */
+    glc_segv_prepare_write(addr, len);
+    return 0;
+}
+
 static const glcoherent_api_1 api_1 = {
     .version = GLCOHERENT_API_VERSION_1,
     .create = glc_instance_create,
@@ -38,6 +46,7 @@ static const glcoherent_api_1 api_1 = {
     .get_stats = glc_get_stats,
     .tracker_name = api_tracker_name,
     .limit = api_limit,
+    .prepare_kernel_write = api_prepare_kernel_write,
 };
 
 GLCOHERENT_EXPORT int glcoherent_get_api(int version, const void **out)

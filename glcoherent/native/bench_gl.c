@@ -673,7 +673,9 @@ static void frame_poll(glc_bench *b)
         b->c.bytes_gpu_written += 16;
         unsigned polls = 0;
         GLint dummy;
-        while (m[0] == POLL_SENTINEL) {
+        /* Until both results are there, as wined3d's validity check does (two writes: either
+         * may become visible first, the completion thread can bring one in alone). */
+        while (m[0] == POLL_SENTINEL || m[1] == POLL_SENTINEL) {
             if (++polls > POLL_MAX) {
                 b->c.poll_timeouts++;
                 break;

@@ -122,27 +122,9 @@ static int sentinel_overflow(glc_segv_range *r, int slot)
     return ok;
 }
 
-/* SENTINEL: record a window at the faulting page, then make it writable (see sigsegv.h). */
-static int handle_sentinel(glc_segv_range *r, uintptr_t addr)
+/* SENTINEL: record the window [page, page + win), flag the range, make the window writable. */
+static int sentinel_open(glc_segv_range *r, size_t page, size_t win)
 {
-    size_t page = (addr - r->start) >> r->page_shift;
-    size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
-    size_t win = r->win_min;
-    if (page == atomic_load_explicit(&r->hint_page, memory_order_relaxed)) {
-        win = 1;
-    } else if (last != SIZE_MAX && page == last + 1) {
-        size_t prev = atomic_load_explicit(&r->window, memory_order_relaxed);
-        win = prev * 2;
-        if (win > r->win_max)
-            win = r->win_max;
-        if (win < r->win_min)
-            win = r->win_min;
-    }
-    if (win > r->npages - page)
-        win = r->npages - page;
-    if (win == 0)
-        win = 1;
-
     uint64_t v = glc_segv_slot_pack(page, win);
     int slot = -1;
     for (int i = 0; i < GLC_SEGV_SLOTS; i++) {
@@ -169,25 +151,33 @@ static int handle_sentinel(glc_segv_range *r, uintptr_t addr)
     return 1;
 }
 
-/* 1 if the fault was ours and is resolved (the access can be retried). */
-static int handle_range(glc_segv_range *r, uintptr_t addr)
+/* SENTINEL: record a window at the faulting page, then make it writable (see sigsegv.h). */
+static int handle_sentinel(glc_segv_range *r, uintptr_t addr)
 {
-    if (r->kind == GLC_SEGV_SENTINEL)
-        return handle_sentinel(r, addr);
-
     size_t page = (addr - r->start) >> r->page_shift;
     size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
-    size_t win = 1;
-    if (last != SIZE_MAX && page == last + 1) {
-        win = atomic_load_explicit(&r->window, memory_order_relaxed) * 2;
-        if (win > GLC_SEGV_MAX_WINDOW)
-            win = GLC_SEGV_MAX_WINDOW;
-        if (win == 0)
-            win = 1;
+    size_t win = r->win_min;
+    if (page == atomic_load_explicit(&r->hint_page, memory_order_relaxed)) {
+        win = 1;
+    } else if (last != SIZE_MAX && page == last + 1) {
+        size_t prev = atomic_load_explicit(&r->window, memory_order_relaxed);
+        win = prev * 2;
+        if (win > r->win_max)
+            win = r->win_max;
+        if (win < r->win_min)
+            win = r->win_min;
     }
     if (win > r->npages - page)
         win = r->npages - page;
+    if (win == 0)
+        win = 1;
 
+    return sentinel_open(r, page, win);
+}
+
+/* TRACK: make the window [page, page + win) writable, then set its dirty bits. */
+static int track_open(glc_segv_range *r, size_t page, size_t win)
+{
     /* Unprotect first, then record: a collect that takes the bits after this point re-protects
      * these pages; one that took them before has already re-protected or will re-protect after
      * our unprotect only if it took them (then it reports them). */
@@ -209,6 +199,59 @@ static int handle_range(glc_segv_range *r, uintptr_t addr)
     atomic_store(&r->maybe_dirty, 1);
     atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
     return 1;
+}
+
+/* 1 if the fault was ours and is resolved (the access can be retried). */
+static int handle_range(glc_segv_range *r, uintptr_t addr)
+{
+    if (r->kind == GLC_SEGV_SENTINEL)
+        return handle_sentinel(r, addr);
+
+    size_t page = (addr - r->start) >> r->page_shift;
+    size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
+    size_t win = 1;
+    if (last != SIZE_MAX && page == last + 1) {
+        win = atomic_load_explicit(&r->window, memory_order_relaxed) * 2;
+        if (win > GLC_SEGV_MAX_WINDOW)
+            win = GLC_SEGV_MAX_WINDOW;
+        if (win == 0)
+            win = 1;
+    }
+    if (win > r->npages - page)
+        win = r->npages - page;
+
+    return track_open(r, page, win);
+}
+
+/* Before the kernel writes [addr, addr + len) (read(2) straight into a tracked mapping): every
+ * page of a registered range in it gets what a user write there would get from the handler (a
+ * window made writable and recorded as written), in one window per range, so the kernel finds
+ * the pages writable instead of failing with EFAULT, and the bytes count as client writes.
+ * Uses only the lock-free table and mprotect, like the handler. Returns the pages prepared. */
+static size_t local_prepare_write(uintptr_t addr, size_t len)
+{
+    if (!len || addr + len < addr)
+        return 0;
+    unsigned idx = atomic_load(&g_epoch) & 1u;
+    atomic_fetch_add(&g_readers[idx], 1);
+    glc_segv_table *t = atomic_load(&g_table);
+    uintptr_t end = addr + len;
+    size_t pages = 0;
+    for (size_t i = 0; t && i < t->n; i++) {
+        glc_segv_range *r = t->ranges[i];
+        if (r->end <= addr || r->start >= end)
+            continue;
+        uintptr_t lo = addr > r->start ? addr : r->start;
+        uintptr_t hi = end < r->end ? end : r->end;
+        size_t first = (lo - r->start) >> r->page_shift;
+        size_t n = ((hi - 1 - r->start) >> r->page_shift) - first + 1;
+        int ok = r->kind == GLC_SEGV_SENTINEL ? sentinel_open(r, first, n)
+                                              : track_open(r, first, n);
+        if (ok)
+            pages += n;
+    }
+    atomic_fetch_sub(&g_readers[idx], 1);
+    return pages;
 }
 
 /* Deliver to `next` as the kernel would have. */
@@ -604,6 +647,7 @@ typedef struct glc_segv_registry_v1 {
     unsigned long (*reinstalls)(void);
     int (*vma_pressure)(void);
     void (*set_max_map_count)(long n);
+    size_t (*prepare_write)(uintptr_t addr, size_t len);
 } glc_segv_registry_v1;
 
 typedef const glc_segv_registry_v1 *(*glc_segv_entry_fn)(void);
@@ -619,6 +663,7 @@ static const glc_segv_registry_v1 g_local = {
     .reinstalls = local_reinstalls,
     .vma_pressure = local_vma_pressure,
     .set_max_map_count = local_set_max_map_count,
+    .prepare_write = local_prepare_write,
 };
 
 static _Atomic(const glc_segv_registry_v1 *) g_reg;
@@ -749,6 +794,14 @@ int glc_segv_vma_pressure(void)
 void glc_segv_test_set_max_map_count(long n)
 {
     reg()->set_max_map_count(n);
+}
+
+size_t glc_segv_prepare_write(void *addr, size_t len)
+{
+    int saved = errno;
+    size_t n = reg()->prepare_write((uintptr_t)addr, len);
+    errno = saved;
+    return n;
 }
 
 const void *glc_segv_registry(void)

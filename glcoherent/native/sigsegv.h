@@ -64,7 +64,7 @@ enum { GLC_SEGV_MAX_WINDOW = 64 };
 enum { GLC_SEGV_SLOTS = 32 };
 
 /* Bumped whenever glc_segv_range or the handler's treatment of it changes. */
-#define GLC_SEGV_ABI 2u
+#define GLC_SEGV_ABI 3u
 
 /* SENTINEL slot value: 0 = free, else (first page << GLC_SEGV_SLOT_SHIFT) | pages, with
  * GLC_SEGV_SLOT_PENDING while the handler has not yet made the window writable. */
@@ -127,6 +127,12 @@ void glc_segv_remove(glc_segv_range *r);
  * and chain to the displacer. Returns 0 if nothing was needed, 1 if re-installed, or -errno.
  * Costs one sigaction() query. */
 int glc_segv_ensure_installed(void);
+
+/* The kernel is about to write [addr, addr + len) (read(2), recv(2) straight into a mapped
+ * pointer): make every tracked page there writable and count it as written, as a user write
+ * would. Pages of no registered range are left alone. Keeps errno. Returns the pages prepared.
+ * Lock free (callable from any thread, at any time). */
+size_t glc_segv_prepare_write(void *addr, size_t len);
 
 /* Lines of /proc/self/maps: the process's VMA count (-1 if unreadable). Not signal safe. */
 long glc_count_mappings(void);

@@ -1,0 +1,171 @@
+/* kernel_writes.c - the kernel writes straight into a persistent coherent mapping
+ * (tests/test_interposer.py).
+ *
+ * For each libc call that lets the kernel write into user memory (read, pread, readv, preadv,
+ * recv, recvfrom, recvmsg, fread), into a page of the mapping that the client has not written
+ * since the last GL command: the call must succeed, and the next GL command that reads the
+ * buffer (a copy, then glGetBufferSubData of the copy) must see the bytes.
+ *
+ * Self-check: before each call, the same kind of write made with a raw system call (bypassing
+ * libc, so nothing can prepare the page) tells whether the page was write-protected at that
+ * moment (EFAULT); the line reports it, so a test can require that protection was really live
+ * under the trackers that use it.
+ */
+#define _GNU_SOURCE
+#include <EGL/egl.h>
+#include <EGL/eglext.h>
+#include <GL/glcorearb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef EGL_PLATFORM_SURFACELESS_MESA
+#define EGL_PLATFORM_SURFACELESS_MESA 0x31DD
+#endif
+
+GLAPI void APIENTRY glGenBuffers(GLsizei n, GLuint *buffers);
+GLAPI void APIENTRY glBindBuffer(GLenum target, GLuint buffer);
+GLAPI void APIENTRY glBufferStorage(GLenum, GLsizeiptr, const void *, GLbitfield);
+GLAPI void *APIENTRY glMapBufferRange(GLenum, GLintptr, GLsizeiptr, GLbitfield);
+GLAPI void APIENTRY glCopyBufferSubData(GLenum, GLenum, GLintptr, GLintptr, GLsizeiptr);
+GLAPI void APIENTRY glGetBufferSubData(GLenum, GLintptr, GLsizeiptr, void *);
+
+#define PAGE 4096
+#define PAGES 32
+#define SIZE (PAGES * PAGE)
+#define N 64
+
+static unsigned char *map;
+static int file_fd;
+static int sock[2];
+static FILE *file;
+
+static int context(void)
+{
+    PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
+        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
+    EGLDisplay dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+    static const EGLint cfg[] = {EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT, EGL_SURFACE_TYPE,
+                                 EGL_PBUFFER_BIT, EGL_NONE};
+    static const EGLint attr[] = {EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
+                                  EGL_CONTEXT_OPENGL_PROFILE_MASK,
+                                  EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
+    EGLint major, minor, n;
+    EGLConfig config;
+    if (!eglInitialize(dpy, &major, &minor) || !eglBindAPI(EGL_OPENGL_API) ||
+        !eglChooseConfig(dpy, cfg, &config, 1, &n) || n < 1)
+        return -1;
+    EGLContext ctx = eglCreateContext(dpy, config, EGL_NO_CONTEXT, attr);
+    return ctx && eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx) ? 0 : -1;
+}
+
+/* A GL command that reads the mapped buffer (and so flushes it, re-arming any protection). */
+static void gpu_copy(void)
+{
+    glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER, 0, 0, SIZE);
+}
+
+static void pattern(unsigned char *p, int seed)
+{
+    for (int i = 0; i < N; i++)
+        p[i] = (unsigned char)(seed * 7 + i);
+}
+
+/* Put N pattern bytes where the kernel will read them from: the file (at 0), the socket. */
+static void feed(int seed)
+{
+    unsigned char p[N], old[4 * N];
+    pattern(p, seed);
+    while (recv(sock[0], old, sizeof old, MSG_DONTWAIT) > 0) /* what an earlier kind left */
+        ;
+    if (pwrite(file_fd, p, N, 0) != N || send(sock[1], p, N, 0) != N)
+        abort();
+    fflush(file);
+    rewind(file);
+}
+
+static ssize_t call(const char *kind, unsigned char *dst)
+{
+    struct iovec iov[2] = {{dst, N / 2}, {dst + N / 2, N / 2}};
+    if (!strcmp(kind, "read")) {
+        lseek(file_fd, 0, SEEK_SET);
+        return read(file_fd, dst, N);
+    }
+    if (!strcmp(kind, "pread"))
+        return pread(file_fd, dst, N, 0);
+    if (!strcmp(kind, "readv")) {
+        lseek(file_fd, 0, SEEK_SET);
+        return readv(file_fd, iov, 2);
+    }
+    if (!strcmp(kind, "preadv"))
+        return preadv(file_fd, iov, 2, 0);
+    if (!strcmp(kind, "recv"))
+        return recv(sock[0], dst, N, 0);
+    if (!strcmp(kind, "recvfrom"))
+        return recvfrom(sock[0], dst, N, 0, NULL, NULL);
+    if (!strcmp(kind, "recvmsg")) {
+        struct msghdr msg = {0};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 2;
+        return recvmsg(sock[0], &msg, 0);
+    }
+    if (!strcmp(kind, "fread")) {
+        setvbuf(file, NULL, _IONBF, 0); /* straight into dst, as glibc does for large reads */
+        return (ssize_t)fread(dst, 1, N, file);
+    }
+    return -1;
+}
+
+int main(void)
+{
+    static const char *const kinds[] = {"read", "pread", "readv", "preadv", "recv",
+                                        "recvfrom", "recvmsg", "fread"};
+    if (context())
+        return 2;
+    char path[] = "/tmp/glc-kernel-writes-XXXXXX";
+    file_fd = mkstemp(path);
+    if (file_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sock))
+        return 3;
+    unlink(path);
+    file = fdopen(dup(file_fd), "rb");
+    const GLbitfield f = GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT | GL_MAP_COHERENT_BIT;
+    GLuint b[2];
+    glGenBuffers(2, b);
+    glBindBuffer(GL_COPY_READ_BUFFER, b[0]);
+    glBufferStorage(GL_COPY_READ_BUFFER, SIZE, NULL, f);
+    glBindBuffer(GL_COPY_WRITE_BUFFER, b[1]);
+    glBufferStorage(GL_COPY_WRITE_BUFFER, SIZE, NULL, GL_DYNAMIC_STORAGE_BIT);
+    map = glMapBufferRange(GL_COPY_READ_BUFFER, 0, SIZE, f);
+    if (!map)
+        return 4;
+    printf("ptr=%p len=%d\n", (void *)map, SIZE);
+    map[0] = 1; /* the client writes elsewhere; the pages below stay untouched */
+    int failures = 0;
+    for (unsigned k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        unsigned char *dst = map + (2 + 3 * k) * PAGE + 200;
+        /* Was the page protected? A raw pread of a file, which nothing can prepare. */
+        feed((int)k);
+        gpu_copy();
+        long raw = syscall(SYS_pread64, file_fd, dst + PAGE, (size_t)N, (off_t)0);
+        int raw_efault = raw < 0 && errno == EFAULT;
+        gpu_copy();
+        errno = 0;
+        ssize_t got = call(kinds[k], dst);
+        int err = got < 0 ? errno : 0;
+        gpu_copy();
+        unsigned char back[N], want[N];
+        glGetBufferSubData(GL_COPY_WRITE_BUFFER, (GLintptr)(dst - map), N, back);
+        pattern(want, (int)k);
+        int ok = got == N && !memcmp(back, want, N);
+        failures += !ok;
+        printf("kind=%s got=%zd errno=%d raw_efault=%d ok=%d\n", kinds[k], got, err,
+               raw_efault, ok);
+    }
+    printf("RESULT: %s\n", failures ? "fail" : "pass");
+    return failures ? 1 : 0;
+}
