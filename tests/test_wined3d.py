@@ -99,10 +99,12 @@ def _summary(config, session, build_s, boot_s, total_s):
     for name, mode, first in session.retries:
         lines.append(f"  retried {name} {mode}: {first.splitlines()[0]}")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capman is not None:
+        with capman.global_and_fixture_disabled():     # into the CI log, pass or fail
+            reporter.write_line("")
+            for line in lines:
+                reporter.write_line(line)
     out = os.environ.get("GLCOHERENT_WINED3D_REPORT")
     if out:
         Path(out).write_text(json.dumps({
