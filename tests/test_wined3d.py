@@ -25,7 +25,7 @@ import pytest
 from conftest import in_ci
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "wined3d"))
-import harness as H  # noqa: E402
+import wined3d_harness as H  # noqa: E402
 
 pytestmark = [pytest.mark.wined3d, pytest.mark.xvfb]
 

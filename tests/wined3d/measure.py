@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness as H  # noqa: E402
+import wined3d_harness as H  # noqa: E402
 
 MODES = ("native", "hidden", "uffd", "mprotect", "copy", "auto")
 

@@ -9,6 +9,7 @@ of Wine's processes that uses GL) prints one `glcoherent-stats: {json}` line on 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 
 GIB = 1 << 30
 DEFAULT_LIMIT = 4 * GIB
@@ -135,8 +135,13 @@ class WinePrefix:
             "DISPLAY": display,
             "WINEARCH": "win64",
         })
-        self.env["PYTHONPATH"] = os.pathsep.join(
-            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+        # `python -m glcoherent run` must use the glcoherent this process would import (an
+        # in-place build, an editable install, or an installed package), whatever the cwd
+        spec = importlib.util.find_spec("glcoherent")
+        if spec is not None and spec.origin:
+            where = str(Path(spec.origin).resolve().parents[1])
+            self.env["PYTHONPATH"] = os.pathsep.join(
+                [where] + [p for p in self.env.get("PYTHONPATH", "").split(os.pathsep) if p])
         self.started = False
 
     def start(self, timeout: float = 240) -> float:
