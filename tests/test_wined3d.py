@@ -41,9 +41,11 @@ class Session:
         self.retries = []          # (name, mode, first attempt's description)
 
     def run(self, name: str, mode: str, args: tuple) -> H.Run:
-        """Run once; a failed run (exit race, timeout) is retried once and recorded."""
+        """Run once. A run that looks like Wine's exit race (its RESULT printed, then a bad exit
+        status) or that timed out is retried once and recorded; a program whose own checks
+        failed (no RESULT) is not retried: that must not be hidden."""
         r = H.run(self.prefix, self.exes[name], args, mode, timeout=RUN_TIMEOUT)
-        if not r.ok:
+        if r.timed_out or (r.result is not None and r.returncode != 0):
             self.retries.append((name, mode, r.describe()))
             r = H.run(self.prefix, self.exes[name], args, mode, timeout=RUN_TIMEOUT)
         self.records.append((name, r))
