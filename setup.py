@@ -7,7 +7,6 @@
 Environment: GLCOHERENT_WERROR=1 adds -Werror, GLCOHERENT_SANITIZE=1 builds with ASan+UBSan.
 """
 
-import glob
 import os
 import sys
 
@@ -16,10 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-from setup_flags import native_flags
+from setup_flags import NATIVE, PRODUCT_LAYERS, layer_sources, native_flags
 
-NATIVE = "glcoherent/native"
-CORE_SOURCES = sorted(p for p in glob.glob(f"{NATIVE}/*.c") if not p.endswith("interpose.c"))
+CORE_SOURCES = layer_sources(*PRODUCT_LAYERS, "bench")
 PLAIN_LIBS = {"glcoherent.libglcoherent", "glcoherent.libglcoherent_preload"}
 
 
@@ -46,15 +44,15 @@ plain = [
         include_dirs=[NATIVE],
         extra_compile_args=cflags + ["-DGLC_BUILD_SHARED"],
         extra_link_args=ldflags + ["-Wl,-soname,libglcoherent.so",
-                                   f"-Wl,--version-script={NATIVE}/libglcoherent.map"],
+                                   f"-Wl,--version-script={NATIVE}/api/libglcoherent.map"],
     ),
     Extension(
         "glcoherent.libglcoherent_preload",
-        sources=CORE_SOURCES + [f"{NATIVE}/interpose.c"],
+        sources=CORE_SOURCES + layer_sources("preload"),
         include_dirs=[NATIVE],
         extra_compile_args=cflags + ["-DGLC_BUILD_SHARED", "-DGLC_BUILD_PRELOAD"],
         extra_link_args=ldflags + ["-Wl,-soname,libglcoherent_preload.so",
-                                   f"-Wl,--version-script={NATIVE}/interpose.map"],
+                                   f"-Wl,--version-script={NATIVE}/preload/interpose.map"],
     ),
 ]
 

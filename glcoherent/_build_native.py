@@ -1,4 +1,5 @@
-"""cffi builder (API mode, out-of-line): compiles glcoherent/native/*.c into glcoherent._native.
+"""cffi builder (API mode, out-of-line): compiles the product layers of glcoherent/native
+(core/, track/, gl/, api/) into glcoherent._native.
 
 The declarations exposed to Python live in glcoherent/native/cdef/*.cdef, one file per C module,
 so the binding stays next to the headers it mirrors.
@@ -13,7 +14,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE = os.path.join(HERE, "native")
 sys.path.insert(0, os.path.dirname(HERE))
-from setup_flags import native_flags  # noqa: E402
+from setup_flags import PRODUCT_LAYERS, layer_sources, native_flags  # noqa: E402
 
 # Declaration order matters (later files use earlier types); unknown files come last.
 _ORDER = ["tracker", "arena", "shadow", "gl"]
@@ -27,19 +28,11 @@ for path in _cdefs:
     with open(path) as f:
         ffibuilder.cdef(f.read())
 
-_sources = sorted(
-    os.path.relpath(p, os.path.dirname(HERE))
-    for p in glob.glob(os.path.join(NATIVE, "*.c"))
-    if not p.endswith("interpose.c")
-)
-# Internal headers (kernel compat definitions, the GL layer's private structs) stay out of the
-# binding's translation unit.
-_PRIVATE = ("_internal.h", "uffd_compat.h", "sigsegv.h", "gl_layer.h")
-_headers = sorted(
-    os.path.basename(p)
-    for p in glob.glob(os.path.join(NATIVE, "*.h"))
-    if not p.endswith(_PRIVATE)
-)
+_sources = layer_sources(*PRODUCT_LAYERS, "bench")
+# The binding's translation unit includes the headers the cdefs mirror, and no internal header
+# (kernel compat definitions, the GL layer's private structs need GL headers).
+_headers = ["track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h", "api/glcoherent.h",
+            "api/loader.h", "bench/bench_gl.h", "bench/trackbench.h"]
 _cflags, _ldflags = native_flags(strict=False)
 
 ffibuilder.set_source(

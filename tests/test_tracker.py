@@ -1,4 +1,4 @@
-"""Dirty-page trackers (glcoherent/native/tracker*.c, sigsegv.c) through cffi, no GL.
+"""Dirty-page trackers (glcoherent/native/track/) through cffi, no GL.
 
 Backends: uffd (userfaultfd async write-protect + PAGEMAP_SCAN), mprotect (+ SIGSEGV), copy.
 Anything that may crash the interpreter (SIGSEGV chaining) runs in a subprocess.
@@ -6,6 +6,7 @@ Anything that may crash the interpreter (SIGSEGV chaining) runs in a subprocess.
 
 import ctypes
 import errno
+import glob
 import mmap
 import os
 import subprocess
@@ -1261,8 +1262,8 @@ def test_segv_registry_delegates_to_preloaded_library():
 HELPER_C = r"""
 #include <stdint.h>
 #include <sys/mman.h>
-#include "sigsegv.h"
-#include "tracker.h"
+#include "track/sigsegv.h"
+#include "track/tracker.h"
 #define EXPORT __attribute__((visibility("default")))
 static void count(void *u, size_t off, size_t len) { (void)off; *(size_t *)u += len; }
 /* A second copy of the trackers: track 16 pages, write two, collect. Returns the bytes
@@ -1301,8 +1302,7 @@ def helper_so(tmp_path_factory):
     d = tmp_path_factory.mktemp("segv_helper")
     (d / "helper.c").write_text(HELPER_C)
     native = os.path.join(ROOT, "glcoherent", "native")
-    srcs = [os.path.join(native, f) for f in ("sigsegv.c", "tracker.c", "tracker_uffd.c",
-                                               "tracker_mprotect.c", "tracker_copy.c")]
+    srcs = sorted(glob.glob(os.path.join(native, "track", "*.c")))
     out = d / "libhelper.so"
     subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-fPIC", "-shared",
                     "-fvisibility=hidden", "-I", native, str(d / "helper.c"), *srcs,

@@ -1,4 +1,5 @@
-/* sigsegv.c - process-wide SIGSEGV handler and table of write-watched ranges (see sigsegv.h).
+/* track/sigsegv.c [tracking layer] - process-wide SIGSEGV handler and table of write-watched
+ * ranges (see sigsegv.h).
  *
  * This file holds the only process-wide mutable state of the trackers: the SIGSEGV disposition
  * is per process, so its table has to be too.
@@ -21,7 +22,7 @@
 #define _GNU_SOURCE
 #endif
 
-#include "sigsegv.h"
+#include "track/sigsegv.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* arena.h - address space below a limit: reserve gaps, sub-allocate page-aligned ranges.
+/* core/arena.h [core layer] - address space below a limit: reserve gaps, sub-allocate
+ * page-aligned ranges.
  *
  * The arena finds unmapped gaps in [low, high) from /proc/self/maps, reserves them with
  * MAP_FIXED_NOREPLACE (PROT_NONE, MAP_NORESERVE) and hands out page-aligned sub-ranges, which

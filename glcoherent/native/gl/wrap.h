@@ -1,4 +1,4 @@
-/* gl_wrap.h - the table of wrapped GL entry points (internal). */
+/* gl/wrap.h [GL layer] - the table of wrapped GL entry points (internal). */
 #ifndef GLC_GL_WRAP_H
 #define GLC_GL_WRAP_H
 

@@ -1,5 +1,5 @@
-/* arena.c - see arena.h. */
-#include "arena.h"
+/* core/arena.c [core layer] - see arena.h. */
+#include "core/arena.h"
 
 #include <ctype.h>
 #include <errno.h>

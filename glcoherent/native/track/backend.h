@@ -1,4 +1,5 @@
-/* tracker_internal.h - what tracker.c shares with the backends (not part of the API). */
+/* track/backend.h [tracking layer] - what tracker.c shares with the backends (not part of the
+ * API). */
 #ifndef GLC_TRACKER_INTERNAL_H
 #define GLC_TRACKER_INTERNAL_H
 
@@ -8,8 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sigsegv.h"
-#include "tracker.h"
+#include "track/sigsegv.h"
+#include "track/tracker.h"
 
 typedef struct glc_backend_ops {
     glc_tracker_kind kind;
@@ -50,7 +51,7 @@ struct glc_region {
     glc_segv_range segv;  /* mprotect ranges and uffd sentinels */
     uint64_t *scratch;    /* mprotect: bitmap snapshot taken by collect (under lock) */
     int sentinel;         /* uffd: GLC_REGION_SENTINEL is active */
-    struct glc_uffd_win *win; /* uffd sentinel: window bookkeeping (tracker_uffd.c) */
+    struct glc_uffd_win *win; /* uffd sentinel: window bookkeeping (track/uffd.c) */
 };
 
 extern const glc_backend_ops glc_backend_uffd;

@@ -1,9 +1,10 @@
-/* uffd_compat.h - userfaultfd and PAGEMAP_SCAN definitions newer than the build headers.
+/* track/uffd_compat.h [tracking layer] - userfaultfd and PAGEMAP_SCAN definitions newer than the
+ * build headers.
  *
  * Debian 12 ships 6.1 uapi headers; the kernels we run on (6.7+) have UFFD_FEATURE_WP_ASYNC and
  * the PAGEMAP_SCAN ioctl on /proc/PID/pagemap. The values below are the kernel ABI (stable uapi)
  * and are only used when the system headers lack them. Whether the running kernel supports them
- * is decided at run time (tracker_uffd.c probes).
+ * is decided at run time (track/uffd.c probes).
  */
 #ifndef GLC_UFFD_COMPAT_H
 #define GLC_UFFD_COMPAT_H

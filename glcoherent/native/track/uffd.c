@@ -1,4 +1,5 @@
-/* tracker_uffd.c - write tracking with userfaultfd async write-protect + PAGEMAP_SCAN (6.7+).
+/* track/uffd.c [tracking layer] - write tracking with userfaultfd async write-protect +
+ * PAGEMAP_SCAN (6.7+).
  *
  * Registered pages are write-protected in the page tables; the first write to one is resolved
  * by the kernel without any signal (async mode) and leaves the page "written". collect is one
@@ -58,9 +59,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sigsegv.h"
-#include "tracker_internal.h"
-#include "uffd_compat.h"
+#include "track/sigsegv.h"
+#include "track/backend.h"
+#include "track/uffd_compat.h"
 
 /* page_region entries per PAGEMAP_SCAN call (24 bytes each, on the stack). */
 #define GLC_UFFD_VEC 128

@@ -1,4 +1,5 @@
-/* loader.h - built-in get-proc-address / current-context callbacks for in-process use. */
+/* api/loader.h [API layer] - built-in get-proc-address / current-context callbacks for in-process
+ * use. */
 #ifndef GLC_LOADER_H
 #define GLC_LOADER_H
 

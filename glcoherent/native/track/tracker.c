@@ -1,4 +1,5 @@
-/* tracker.c - backend selection, probing and the region/tracker objects (see tracker.h).
+/* track/tracker.c [tracking layer] - backend selection, probing and the region/tracker objects
+ * (see track/tracker.h).
  *
  * Environment:
  *   GLCOHERENT_DISABLE_UFFD=1  make the userfaultfd backend report itself unavailable, as it is
@@ -10,7 +11,7 @@
 #define _GNU_SOURCE
 #endif
 
-#include "tracker.h"
+#include "track/tracker.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,8 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "sigsegv.h"
-#include "tracker_internal.h"
+#include "track/sigsegv.h"
+#include "track/backend.h"
 
 static pthread_once_t g_uffd_once = PTHREAD_ONCE_INIT;
 static int g_uffd_ok;

@@ -1,4 +1,4 @@
-/* shadow.h - a low-address shadow of one mapped GL buffer range.
+/* core/shadow.h [core layer] - a low-address shadow of one mapped GL buffer range.
  *
  * The shadow's pages come from a memfd (close-on-exec, nothing on disk, not openable by other
  * processes) mapped twice: the client view lies in the arena (below the limit) and is what the
@@ -19,7 +19,7 @@
  * Adaptive policy (tracker AUTO): a shadow starts tracked (uffd or mprotect); on a uffd tracker
  * a shadow of at least GLC_SENTINEL_MIN_BYTES is tracked with GLC_REGION_SENTINEL (read-only
  * between writes: the clean check before a draw is a memory read, writers get hot windows;
- * see tracker_uffd.c), unless GLCOHERENT_KERNEL_WRITES=1 says the program has the kernel write
+ * see track/uffd.c), unless GLCOHERENT_KERNEL_WRITES=1 says the program has the kernel write
  * into mappings (read(2) into a read-only page fails with EFAULT; pure uffd tracks it). After
  * GLC_SHADOW_HOT_FLUSHES flushes in a row that each found more than half of its pages dirty it
  * switches to whole-range copy (no faults, no scans), and so does a shadow of at most
@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "tracker.h"
+#include "core/arena.h"
+#include "track/tracker.h"
 
 #define GLC_SHADOW_HOT_FLUSHES 3
 #define GLC_SHADOW_COPY_PROBE 64

@@ -1,4 +1,5 @@
-/* bench_gl.h - the per-frame loops of `python -m glcoherent bench`, in C.
+/* bench/bench_gl.h [bench module, not shipped] - the per-frame loops of `python -m glcoherent
+ * bench`, in C.
  *
  * PyOpenGL costs microseconds per call, which would drown the emulation cost being measured
  * (the `tiny` workload makes 20,000 draws per frame), so each workload runs here against a

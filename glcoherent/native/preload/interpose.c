@@ -1,9 +1,9 @@
-/* interpose.c - the LD_PRELOAD front door: `glcoherent run -- PROGRAM`.
+/* preload/interpose.c [preload layer] - the LD_PRELOAD front door: `glcoherent run -- PROGRAM`.
  *
  * Hands the GL layer's wrapped entry points to programs that know nothing of glcoherent, through
  * every door a program uses to reach GL:
  *
- *   - exported gl* symbols (gl_wrap.c exports each wrapped entry point under its GL name when
+ *   - exported gl* symbols (gl/wrap.c exports each wrapped entry point under its GL name when
  *     built with GLC_BUILD_PRELOAD): programs linked against libGL / libOpenGL / libGLESv2;
  *   - dlsym (PyOpenGL, glfw, waffle, epoxy...): a GL name glc_wrapper_for() knows gets its
  *     wrapper when the real lookup finds the symbol; eglGetProcAddress, eglCreateContext, ... and
@@ -48,10 +48,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "gl_layer.h"
-#include "gl_wrap.h"
-#include "glcoherent.h"
-#include "tracker.h"
+#include "gl/layer.h"
+#include "gl/wrap.h"
+#include "api/glcoherent.h"
+#include "track/tracker.h"
 
 typedef void *(*dlsym_fn)(void *, const char *);
 typedef void *(*gpa_fn)(const char *);

@@ -1,5 +1,5 @@
-/* shadow.c - see shadow.h. */
-#include "shadow.h"
+/* core/shadow.c [core layer] - see shadow.h. */
+#include "core/shadow.h"
 
 #include <errno.h>
 #include <pthread.h>

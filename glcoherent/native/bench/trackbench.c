@@ -1,9 +1,10 @@
-/* trackbench.c - tracking microbenchmark and test helpers (see trackbench.h). */
+/* bench/trackbench.c [bench module, not shipped] - tracking microbenchmark and test helpers (see
+ * trackbench.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include "trackbench.h"
+#include "bench/trackbench.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sigsegv.h"
-#include "tracker_internal.h"
+#include "track/sigsegv.h"
+#include "track/backend.h"
 
 static double now_ns(void)
 {

@@ -1,9 +1,9 @@
-/* bench_gl.c - see bench_gl.h. */
+/* bench/bench_gl.c [bench module, not shipped] - see bench_gl.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include "bench_gl.h"
+#include "bench/bench_gl.h"
 
 #include <GL/glcorearb.h>
 #include <errno.h>

@@ -1,10 +1,15 @@
-/* tracker.h - dirty-page tracking of one address range, three backends behind one interface.
+/* track/tracker.h [tracking layer] - dirty-page tracking of one address range, three backends
+ * behind one interface.
  *
  * Backends:
  *   GLC_TRACKER_UFFD     userfaultfd write-protect (async mode) + PAGEMAP_SCAN (Linux 6.7+)
  *   GLC_TRACKER_MPROTECT mprotect(PROT_READ) + SIGSEGV handler that unprotects and records
  *   GLC_TRACKER_COPY     no tracking: every collect reports the whole range dirty
  *   GLC_TRACKER_AUTO     resolves to the best available of the above (uffd, then mprotect)
+ *
+ * The tracking layer's one header: what the core (core/shadow.c) uses. backend.h is what
+ * tracker.c shares with the backends, sigsegv.h the SIGSEGV registry, uffd_compat.h kernel ABI;
+ * none of them is for use outside track/ (but for the tests' C helpers).
  *
  * A glc_tracker owns the per-instance resources (the userfaultfd descriptor); there may be
  * several trackers in one process (one per glcoherent instance). The SIGSEGV handler is process
@@ -31,7 +36,7 @@ enum {
      * windows are tracked by userfaultfd alone (no signal); collect scans only the windows and
      * re-protects those that stay clean, so a clean check costs a memory read and a steady
      * writer costs no signal per collect. Scattered writes switch the region to whole scans
-     * for a while (tracker_uffd.c). Kernel writes (read(2) into a read-only page) fail with
+     * for a while (track/uffd.c). Kernel writes (read(2) into a read-only page) fail with
      * EFAULT, so this is opt-in. */
     GLC_REGION_SENTINEL = 1u << 0,
 };

@@ -1,4 +1,4 @@
-/* glcoherent.h - public C API of glcoherent, version 1.
+/* api/glcoherent.h [API layer] - public C API of glcoherent, version 1.
  *
  * glcoherent gives 32-bit code in a 64-bit process OpenGL buffer mappings below a chosen
  * address (4 GiB by default), including persistent coherent ones: the application gets a

@@ -1,9 +1,10 @@
-/* tracker_copy.c - the "no tracking" backend: every collect reports the whole range. */
+/* track/copy.c [tracking layer] - the "no tracking" backend: every collect reports the whole
+ * range. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include "tracker_internal.h"
+#include "track/backend.h"
 
 static long copy_collect(glc_region *r, glc_run_fn fn, void *user)
 {

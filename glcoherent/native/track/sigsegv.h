@@ -1,4 +1,5 @@
-/* sigsegv.h - the process-wide SIGSEGV handler behind the mprotect tracker and the uffd sentinel.
+/* track/sigsegv.h [tracking layer] - the process-wide SIGSEGV handler behind the mprotect tracker
+ * and the uffd sentinel.
  *
  * Callers own glc_segv_range records (embedded in their regions) and register them here. The
  * handler looks the faulting address up in a sorted table published atomically; writers
@@ -18,7 +19,7 @@
  *                      writer), clipped to the range; one page at hint_page. With every slot taken (or when the window
  *                      cannot be unprotected) the handler sets the overflow bit, with a pending
  *                      count around it, and makes the whole range writable. The owner
- *                      (tracker_uffd.c) scans the windows and re-protects them; it never drops
+ *                      (track/uffd.c) scans the windows and re-protects them; it never drops
  *                      a pending slot or clears overflow while a handler is inside it, so a
  *                      writable page is always either in a recorded window or under overflow.
  *

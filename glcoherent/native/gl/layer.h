@@ -1,8 +1,11 @@
-/* gl_layer.h - the GL semantics of glcoherent (internal).
+/* gl/layer.h [GL layer] - the GL semantics of glcoherent (internal).
+ *
+ * The GL layer's header: what the API table (api/) and the interposer (preload/) use. gl/wrap.h,
+ * the name -> wrapper table, is its GL-header-free part (the cffi binding includes it).
  *
  * An instance owns the arena, the tracker, the driver dispatch table and the contexts. Contexts
  * belong to share groups; a group owns the mapped-buffer records, the fence sequence map and the
- * pending copy-backs, behind one mutex. The wrapped entry points (gl_wrap.c) find the current
+ * pending copy-backs, behind one mutex. The wrapped entry points (gl/wrap.c) find the current
  * context through a thread-local pointer and call into this module.
  *
  * Pending GPU writes are kept per issuing context: a sync point covers only the writes of the
@@ -26,12 +29,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "glcoherent.h"
-#include "shadow.h"
-#include "tracker.h"
+#include "api/glcoherent.h"
+#include "core/core.h"
+#include "track/tracker.h"
 
-#include "gl_funcs.inc"
+#include "gl/gl_funcs.inc"
 
 typedef struct glc_dispatch {
 #define GLC_X(ret, name, params, args) ret (APIENTRY *name) params;

@@ -1,14 +1,14 @@
-/* api.c - the public, versioned API table (glcoherent.h) and the built-in loader callbacks used
- * when glcoherent runs in-process (the Python front door): GL entry points and the current
- * context come from whichever of libEGL / libGL (GLX) the process has loaded. */
+/* api/api.c [API layer] - the public, versioned API table (glcoherent.h) and the built-in loader
+ * callbacks used when glcoherent runs in-process (the Python front door): GL entry points and
+ * the current context come from whichever of libEGL / libGL (GLX) the process has loaded. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 
-#include "gl_layer.h"
-#include "gl_wrap.h"
-#include "glcoherent.h"
-#include "loader.h"
+#include "gl/layer.h"
+#include "gl/wrap.h"
+#include "api/glcoherent.h"
+#include "api/loader.h"
 
 static void *api_get_proc_address(glcoherent_instance *inst, const char *name)
 {

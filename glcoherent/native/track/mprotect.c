@@ -1,4 +1,5 @@
-/* tracker_mprotect.c - write tracking with mprotect(PROT_READ) and the SIGSEGV handler.
+/* track/mprotect.c [tracking layer] - write tracking with mprotect(PROT_READ) and the SIGSEGV
+ * handler.
  *
  * Armed pages are read-only. The handler (sigsegv.c) makes the faulting page writable (a growing
  * window for sequential writers), THEN sets its dirty bit, then the region's maybe_dirty flag.
@@ -22,8 +23,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "sigsegv.h"
-#include "tracker_internal.h"
+#include "track/sigsegv.h"
+#include "track/backend.h"
 
 static size_t words_of(size_t npages)
 {

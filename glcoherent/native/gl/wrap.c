@@ -1,14 +1,14 @@
-/* gl_wrap.c - the wrapped GL entry points, and the name -> wrapper table.
+/* gl/wrap.c [GL layer] - the wrapped GL entry points, and the name -> wrapper table.
  *
  * Every wrapper finds the thread's current glcoherent context; with none (a call made before
  * any context is known) it forwards to the driver untouched. Wrapper kinds follow the lists in
  * gl_funcs.inc; the special ones are written out below.
  */
-#include "gl_wrap.h"
+#include "gl/wrap.h"
 
 #include <string.h>
 
-#include "gl_layer.h"
+#include "gl/layer.h"
 
 #define FALLBACK(name) glc_first_instance()->gl.name
 

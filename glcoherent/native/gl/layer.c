@@ -1,5 +1,5 @@
-/* gl_layer.c - see gl_layer.h. */
-#include "gl_layer.h"
+/* gl/layer.c [GL layer] - see gl/layer.h. */
+#include "gl/layer.h"
 
 #include <errno.h>
 #include <stdarg.h>

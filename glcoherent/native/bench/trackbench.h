@@ -1,4 +1,5 @@
-/* trackbench.h - microbenchmark of the tracking backends, plus small helpers for the tests.
+/* bench/trackbench.h [bench module, not shipped] - microbenchmark of the tracking backends, plus
+ * small helpers for the tests.
  *
  * glc_trackbench_run: for one backend and a buffer of `pages` pages it measures
  *   (a) the cost of the first write to an armed page (arm, write one byte per page, collect),
@@ -14,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tracker.h"
+#include "track/tracker.h"
 
 enum {
     GLC_TRACKBENCH_MEMFD = 1u << 0,    /* MAP_SHARED memfd memory (else private anonymous) */
@@ -129,7 +130,7 @@ int glc_test_segv_serves_itself(void);
 const void *glc_test_segv_registry(void);
 void *glc_test_segv_handler(void);
 
-/* uffd sentinel regions (tracker_uffd.c). */
+/* uffd sentinel regions (track/uffd.c). */
 typedef struct glc_test_sentinel_state {
     int32_t windows;      /* recorded windows */
     int32_t copy_pages;   /* pages copied blindly */
