@@ -1,6 +1,7 @@
 """Build glue: the cffi extension (API mode, out-of-line) plus two plain shared libraries.
 
 - glcoherent/_native*.so        cffi module used by the Python package (core compiled in)
+- glcoherent/bench/_benchnative*.so  cffi module of the benchmark's C loops (not the product)
 - glcoherent/libglcoherent.so   the C API for GL layers that link it (glcoherent.h)
 - glcoherent/libglcoherent_preload.so  the LD_PRELOAD interposer (core + interpose.c)
 
@@ -17,7 +18,7 @@ from setuptools.command.build_ext import build_ext
 
 from setup_flags import NATIVE, PRODUCT_LAYERS, layer_sources, native_flags
 
-CORE_SOURCES = layer_sources(*PRODUCT_LAYERS, "bench")
+CORE_SOURCES = layer_sources(*PRODUCT_LAYERS)
 PLAIN_LIBS = {"glcoherent.libglcoherent", "glcoherent.libglcoherent_preload"}
 
 
@@ -57,7 +58,8 @@ plain = [
 ]
 
 setup(
-    cffi_modules=["glcoherent/_build_native.py:ffibuilder"],
+    cffi_modules=["glcoherent/_build_native.py:ffibuilder",
+                  "glcoherent/_build_native.py:benchbuilder"],
     ext_modules=plain,
     cmdclass={"build_ext": BuildExt},
 )

@@ -4,6 +4,7 @@ build policy)."""
 import glob
 import os
 
+ROOT = os.path.dirname(os.path.abspath(__file__))
 # glcoherent/native/, relative to the repository root (setuptools wants relative source paths).
 NATIVE = "glcoherent/native"
 # The layers of the product, lowest first: every shipped library and the cffi module compile
@@ -13,7 +14,8 @@ PRODUCT_LAYERS = ("core", "track", "gl", "api")
 
 def layer_sources(*layers: str) -> list:
     """The .c files of the given layer folders of glcoherent/native, relative to the root."""
-    return sorted(p for layer in layers for p in glob.glob(f"{NATIVE}/{layer}/*.c"))
+    return sorted(os.path.relpath(p, ROOT) for layer in layers
+                  for p in glob.glob(os.path.join(ROOT, NATIVE, layer, "*.c")))
 
 
 def _on(name: str) -> bool:

@@ -1,11 +1,14 @@
-"""cffi builder (API mode, out-of-line): compiles the product layers of glcoherent/native
-(core/, track/, gl/, api/) into glcoherent._native.
+"""cffi builders (API mode, out-of-line).
 
-The declarations exposed to Python live in glcoherent/native/cdef/*.cdef, one file per C module,
-so the binding stays next to the headers it mirrors.
+- ffibuilder: the product layers of glcoherent/native (core/, track/, gl/, api/) as
+  glcoherent._native, the module the Python package uses;
+- benchbuilder: the benchmark's C loops (native/bench/) with their own copy of the tracking layer
+  as glcoherent.bench._benchnative, so that no bench code is in the product modules.
+
+The declarations exposed to Python live in glcoherent/native/cdef/*.cdef (one file per C module,
+next to the headers they mirror); the bench's in glcoherent/native/bench/*.cdef.
 """
 
-import glob
 import os
 import sys
 
@@ -16,33 +19,52 @@ NATIVE = os.path.join(HERE, "native")
 sys.path.insert(0, os.path.dirname(HERE))
 from setup_flags import PRODUCT_LAYERS, layer_sources, native_flags  # noqa: E402
 
-# Declaration order matters (later files use earlier types); unknown files come last.
-_ORDER = ["tracker", "arena", "shadow", "gl"]
-_cdefs = sorted(
-    glob.glob(os.path.join(NATIVE, "cdef", "*.cdef")),
-    key=lambda p: (_ORDER.index(os.path.basename(p)[:-5])
-                   if os.path.basename(p)[:-5] in _ORDER else len(_ORDER), p),
-)
-ffibuilder = FFI()
-for path in _cdefs:
-    with open(path) as f:
-        ffibuilder.cdef(f.read())
+# setuptools wants paths relative to the root (where setup.py runs).
+NATIVE_REL = os.path.relpath(NATIVE, os.path.dirname(HERE))
 
-_sources = layer_sources(*PRODUCT_LAYERS, "bench")
+
+def make_builder(module, cdefs, headers, sources, include_dirs=(), native_dir=NATIVE_REL):
+    """An FFI for `module`: the cdef files in order (later ones use earlier types), a binding
+    unit that includes `headers` (relative to glcoherent/native, found in native_dir), the C
+    `sources`."""
+    ffi = FFI()
+    for path in cdefs:
+        with open(path) as f:
+            ffi.cdef(f.read())
+    cflags, ldflags = native_flags(strict=False)
+    ffi.set_source(
+        module,
+        "\n".join(f'#include "{h}"' for h in headers),
+        sources=list(sources),
+        include_dirs=[native_dir, *include_dirs],
+        extra_compile_args=cflags,
+        extra_link_args=ldflags,
+    )
+    return ffi
+
+
+def cdef(name):
+    return os.path.join(NATIVE, "cdef", f"{name}.cdef")
+
+
 # The binding's translation unit includes the headers the cdefs mirror, and no internal header
 # (kernel compat definitions, the GL layer's private structs need GL headers).
-_headers = ["track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h", "api/glcoherent.h",
-            "api/loader.h", "bench/bench_gl.h", "bench/trackbench.h"]
-_cflags, _ldflags = native_flags(strict=False)
-
-ffibuilder.set_source(
+ffibuilder = make_builder(
     "glcoherent._native",
-    "\n".join(f'#include "{h}"' for h in _headers),
-    sources=_sources,
-    include_dirs=[os.path.relpath(NATIVE, os.path.dirname(HERE))],
-    extra_compile_args=_cflags,
-    extra_link_args=_ldflags,
+    [cdef(n) for n in ("tracker", "arena", "shadow", "gl")],
+    ["track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h", "api/glcoherent.h",
+     "api/loader.h"],
+    layer_sources(*PRODUCT_LAYERS),
+)
+
+benchbuilder = make_builder(
+    "glcoherent.bench._benchnative",
+    [cdef("tracker"), os.path.join(NATIVE, "bench", "trackbench.cdef"),
+     os.path.join(NATIVE, "bench", "bench_gl.cdef")],
+    ["track/tracker.h", "bench/trackbench.h", "bench/bench_gl.h"],
+    layer_sources("track", "bench"),
 )
 
 if __name__ == "__main__":
     ffibuilder.compile(verbose=True)
+    benchbuilder.compile(verbose=True)

@@ -593,20 +593,6 @@ static void local_set_max_map_count(long n)
 
 /* ---------------------------------------------------------------- one registry per process */
 
-/* The first two fields never move: a copy checks them before using the rest. */
-typedef struct glc_segv_registry_v1 {
-    uint32_t abi;        /* GLC_SEGV_ABI */
-    uint32_t range_size; /* sizeof(glc_segv_range) */
-    void *handler;       /* the SIGSEGV handler of the serving copy */
-    int (*add)(glc_segv_range *r);
-    void (*remove)(glc_segv_range *r);
-    int (*ensure_installed)(void);
-    int (*installed)(void);
-    unsigned long (*reinstalls)(void);
-    int (*vma_pressure)(void);
-    void (*set_max_map_count)(long n);
-} glc_segv_registry_v1;
-
 typedef const glc_segv_registry_v1 *(*glc_segv_entry_fn)(void);
 
 static const glc_segv_registry_v1 g_local = {

@@ -132,6 +132,21 @@ int glc_segv_ensure_installed(void);
 /* Lines of /proc/self/maps: the process's VMA count (-1 if unreadable). Not signal safe. */
 long glc_count_mappings(void);
 
+/* What glcoherent_segv_registry_v1() returns: the registry ABI between copies. The first two
+ * fields never move: a copy checks them before using the rest. */
+typedef struct glc_segv_registry_v1 {
+    uint32_t abi;        /* GLC_SEGV_ABI */
+    uint32_t range_size; /* sizeof(glc_segv_range) */
+    void *handler;       /* the SIGSEGV handler of the serving copy */
+    int (*add)(glc_segv_range *r);
+    void (*remove)(glc_segv_range *r);
+    int (*ensure_installed)(void);
+    int (*installed)(void);
+    unsigned long (*reinstalls)(void);
+    int (*vma_pressure)(void);
+    void (*set_max_map_count)(long n);
+} glc_segv_registry_v1;
+
 /* 1 while our handler is the one installed for SIGSEGV. */
 int glc_segv_installed(void);
 
