@@ -21,7 +21,7 @@ static void *api_get_proc_address(glcoherent_instance *inst, const char *name)
 
 static const char *api_tracker_name(glcoherent_instance *inst)
 {
-    if (inst->kind == GLC_TRACKER_AUTO)
+    if (glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE)
         return "auto";
     return glc_tracker_name(inst->tracker ? glc_tracker_kind_of(inst->tracker)
                                           : GLC_TRACKER_COPY);

@@ -92,7 +92,7 @@ typedef struct glcoherent_stats {
     uint64_t merges;            /* shadows switched to byte-exact merge */
     uint64_t oom;               /* maps refused with GL_OUT_OF_MEMORY */
     uint64_t limit;
-    int32_t tracker;            /* 1 uffd, 2 mprotect, 3 copy (what AUTO resolved to) */
+    int32_t tracker;            /* 1 uffd, 2 mprotect, 3 copy: the backend in use */
     int32_t tracker_auto;       /* 1 when the adaptive policy is on */
 } glcoherent_stats;
 

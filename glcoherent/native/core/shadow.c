@@ -1,6 +1,8 @@
 /* core/shadow.c [core layer] - see shadow.h. */
 #include "core/shadow.h"
 
+#include "core/policy.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -12,7 +14,7 @@
 struct glc_shadow {
     glc_arena *arena;
     glc_tracker *tracker;
-    glc_tracker_kind want;    /* AUTO (adaptive), UFFD, MPROTECT or COPY */
+    glc_policy policy;        /* adaptive (GLC_TRACKER_BEST) or fixed: core/policy.h */
     uint8_t *client_base;     /* page aligned, in the arena */
     uint8_t *internal_base;   /* page aligned, anywhere */
     size_t map_len;           /* pages * page size */
@@ -21,10 +23,6 @@ struct glc_shadow {
     glc_region *region;       /* NULL in copy mode */
     unsigned region_flags;    /* GLC_REGION_* it was created with */
     uint8_t *ref;             /* reference copy of the data range, merge mode only */
-    unsigned hot_flushes;     /* consecutive flushes with > half the pages dirty */
-    unsigned copy_flushes;    /* flushes since entering copy mode */
-    unsigned copy_len;        /* flushes to stay in copy mode (0: GLC_SHADOW_COPY_PROBE) */
-    unsigned tracked_flushes; /* flushes since tracking (re)started */
     glc_shadow_stats st;
     glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
     glc_shadow *live_prev, *live_next; /* every live shadow, for fork() */
@@ -127,29 +125,9 @@ size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base
     return changed;
 }
 
-/* GLCOHERENT_KERNEL_WRITES=1: the program lets the kernel write into mapped buffers (read(2)
- * straight into a persistent mapping); a read-only sentinel page would make that fail with
- * EFAULT, so sentinels are off. Read at every shadow creation. */
-static int kernel_writes(void)
-{
-    const char *v = getenv("GLCOHERENT_KERNEL_WRITES");
-    return v && *v && !(v[0] == '0' && v[1] == 0);
-}
-
-/* Adaptive shadows on a userfaultfd tracker get the sentinel (clean check = a memory read,
- * hot windows for writers) from GLC_SENTINEL_MIN_BYTES up. */
-static unsigned region_flags(const glc_shadow *s)
-{
-    if (s->want != GLC_TRACKER_AUTO || glc_tracker_kind_of(s->tracker) != GLC_TRACKER_UFFD)
-        return 0;
-    if (s->map_len < GLC_SENTINEL_MIN_BYTES || kernel_writes())
-        return 0;
-    return GLC_REGION_SENTINEL;
-}
-
 static int make_region(glc_shadow *s)
 {
-    unsigned flags = region_flags(s);
+    unsigned flags = glc_policy_region_flags(&s->policy, s->tracker, s->map_len);
     int rc = glc_region_create(s->tracker, s->client_base, s->map_len, flags, &s->region);
     s->region_flags = rc == 0 ? flags : 0;
     return rc;
@@ -169,7 +147,7 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
         return -ENOMEM;
     s->arena = arena;
     s->tracker = tracker;
-    s->want = kind;
+    glc_policy_init(&s->policy, kind);
     s->page = page;
     s->lead = lead;
     s->length = length;
@@ -319,43 +297,36 @@ static void copy_to_ptr(void *user, size_t offset, const void *src, size_t lengt
     memcpy((uint8_t *)user + offset, src, length);
 }
 
-static void policy_after_flush(glc_shadow *s, size_t dirty_pages)
+/* Copy mode from now on: the region's statistics are kept, the region goes. */
+static void drop_region(glc_shadow *s)
 {
-    if (s->want != GLC_TRACKER_AUTO)
-        return;
-    size_t total = s->map_len / s->page;
-    if (s->region) {
-        s->tracked_flushes++;
-        s->hot_flushes = dirty_pages * 2 > total ? s->hot_flushes + 1 : 0;
-        /* A small shadow that the tracker scans whole anyway (scattered, frequent writes) is
-         * cheaper to copy whole. */
-        int small_whole = s->map_len <= GLC_SHADOW_SMALL_COPY_BYTES &&
-                          glc_region_scans_whole(s->region);
-        if (s->hot_flushes >= GLC_SHADOW_HOT_FLUSHES || small_whole) {
-            glc_track_stats ts;
-            glc_region_get_stats(s->region, &ts);
-            s->retired.write_faults += ts.write_faults;
-            s->retired.scans += ts.scans;
-            s->retired.pages_dirty += ts.pages_dirty;
-            glc_region_destroy(s->region);
-            s->region = NULL;
-            s->copy_flushes = 0;
-            /* Back in copy mode soon after a probe: probe half as often (up to a limit). */
-            if (s->copy_len && s->tracked_flushes < GLC_SHADOW_HOT_FLUSHES * 4)
-                s->copy_len = s->copy_len * 2 > GLC_SHADOW_COPY_PROBE_MAX
-                                  ? GLC_SHADOW_COPY_PROBE_MAX
-                                  : s->copy_len * 2;
-            else
-                s->copy_len = GLC_SHADOW_COPY_PROBE;
-            s->st.mode_switches++;
-        }
-    } else if (++s->copy_flushes >= (s->copy_len ? s->copy_len : GLC_SHADOW_COPY_PROBE)) {
+    glc_track_stats ts;
+    glc_region_get_stats(s->region, &ts);
+    s->retired.write_faults += ts.write_faults;
+    s->retired.scans += ts.scans;
+    s->retired.pages_dirty += ts.pages_dirty;
+    glc_region_destroy(s->region);
+    s->region = NULL;
+}
+
+/* Carry out what the policy decides after a flush. */
+static void after_flush(glc_shadow *s, size_t dirty_pages)
+{
+    switch (glc_policy_after_flush(&s->policy, s->region, s->map_len, dirty_pages,
+                                   s->map_len / s->page)) {
+    case GLC_POLICY_TO_COPY:
+        drop_region(s);
+        s->st.mode_switches++;
+        break;
+    case GLC_POLICY_TO_TRACKED:
         /* Everything was just sent, so the shadow is clean: track again and measure. */
         if (make_region(s) == 0) {
-            s->hot_flushes = 0;
-            s->tracked_flushes = 0;
+            glc_policy_tracking_again(&s->policy);
             s->st.mode_switches++;
         }
+        break;
+    case GLC_POLICY_STAY:
+        break;
     }
 }
 
@@ -376,7 +347,7 @@ long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user)
         s->st.flushes++;
         s->st.bytes_flushed += c.bytes;
     }
-    policy_after_flush(s, c.pages);
+    after_flush(s, c.pages);
     return (long)c.bytes;
 }
 

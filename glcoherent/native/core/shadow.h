@@ -16,16 +16,8 @@
  *    In merge mode only bytes that differ from the reference come up, so client bytes written
  *    to the same page since the last exchange survive.
  *
- * Adaptive policy (tracker AUTO): a shadow starts tracked (uffd or mprotect); on a uffd tracker
- * a shadow of at least GLC_SENTINEL_MIN_BYTES is tracked with GLC_REGION_SENTINEL (read-only
- * between writes: the clean check before a draw is a memory read, writers get hot windows;
- * see track/uffd.c), unless GLCOHERENT_KERNEL_WRITES=1 says the program has the kernel write
- * into mappings (read(2) into a read-only page fails with EFAULT; pure uffd tracks it). After
- * GLC_SHADOW_HOT_FLUSHES flushes in a row that each found more than half of its pages dirty it
- * switches to whole-range copy (no faults, no scans), and so does a shadow of at most
- * GLC_SHADOW_SMALL_COPY_BYTES whose tracker has to scan it whole (scattered frequent writes);
- * after GLC_SHADOW_COPY_PROBE flushes in copy mode (more if probes keep failing) it goes back
- * to tracking to measure again.
+ * How the shadow is tracked (sentinel or not, tracked or copied whole) is decided by the policy
+ * (core/policy.h): adaptive for GLC_TRACKER_BEST ("auto"), fixed for a named backend.
  *
  * A shadow is used by one thread at a time (the GL layer serialises per share group); the client
  * may write from any thread at any time.
@@ -38,21 +30,6 @@
 
 #include "core/arena.h"
 #include "track/tracker.h"
-
-#define GLC_SHADOW_HOT_FLUSHES 3
-#define GLC_SHADOW_COPY_PROBE 64
-/* Copy mode lasts GLC_SHADOW_COPY_PROBE flushes, doubling up to this while probes end in copy
- * mode again within a few flushes. */
-#define GLC_SHADOW_COPY_PROBE_MAX 4096
-/* Smallest shadow (bytes, whole pages) that AUTO tracks with the uffd sentinel. Measured
- * (trackbench scenarios, 8 KiB to 16 MiB; idle, and 64-byte writes at random places every 1,
- * 4, 16, 64 draws): with its fault-rate guard the sentinel never costs more per draw than a
- * plain scan, and an idle or rarely written shadow costs a memory read instead of a scan
- * (~0.8 us at 64 KiB, ~7 us at 16 MiB), so every size gets it. */
-#define GLC_SENTINEL_MIN_BYTES 4096u
-/* AUTO shadows up to this size go to copy mode as soon as their tracker scans them whole
- * (a whole copy of 64 KiB, ~0.6 us, is cheaper than a scan). */
-#define GLC_SHADOW_SMALL_COPY_BYTES (64u * 1024u)
 
 typedef struct glc_shadow glc_shadow;
 
@@ -76,8 +53,8 @@ typedef struct glc_shadow_stats {
 typedef void (*glc_copy_fn)(void *user, size_t offset, const void *src, size_t length);
 
 /* Create a shadow of `length` bytes with `lead` bytes of offset into the first page.
- * kind: the tracker to use (AUTO = adaptive); tracker must be of a kind compatible with it
- * (AUTO/UFFD/MPROTECT regions are created on `tracker`; COPY needs none, tracker may be NULL).
+ * kind: GLC_TRACKER_BEST (the adaptive policy on `tracker`, core/policy.h), UFFD or MPROTECT
+ * (regions are created on `tracker`, fixed policy), or COPY (whole copies; tracker may be NULL).
  * Returns 0 or -errno (-ENOMEM when the arena is exhausted). */
 int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
                       size_t length, size_t lead, glc_shadow **out);

@@ -170,19 +170,19 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
                                      cfg->host_user);
 
     const char *tname = cfg->tracker ? cfg->tracker : getenv("GLCOHERENT_TRACKER");
-    glc_tracker_kind want = GLC_TRACKER_AUTO;
+    glc_tracker_kind want = GLC_TRACKER_BEST;
     if (tname && *tname && glc_tracker_parse(tname, &want) != 0) {
         glc_log(inst, 2, "unknown tracker '%s'; using auto", tname);
-        want = GLC_TRACKER_AUTO;
+        want = GLC_TRACKER_BEST;
     }
     glc_tracker_kind got = glc_tracker_resolve(want);
-    if (want == GLC_TRACKER_AUTO && got != GLC_TRACKER_UFFD)
+    if (want == GLC_TRACKER_BEST && got != GLC_TRACKER_UFFD)
         glc_log(inst, 2, "userfaultfd write-protect is not available here; auto tracking "
                 "falls back to '%s'", glc_tracker_name(got));
-    else if (want != GLC_TRACKER_AUTO && got != want)
+    else if (want != GLC_TRACKER_BEST && got != want)
         glc_log(inst, 2, "tracker '%s' is not available here; falling back to '%s'",
                 glc_tracker_name(want), glc_tracker_name(got));
-    inst->kind = want == GLC_TRACKER_AUTO ? GLC_TRACKER_AUTO : got;
+    inst->kind = want == GLC_TRACKER_BEST ? GLC_TRACKER_BEST : got;
     if (got != GLC_TRACKER_COPY) {
         rc = glc_tracker_create(&inst->tracker, got);
         if (rc) {
@@ -206,7 +206,7 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
 
     glc_log(inst, 1, "ready: limit 0x%llx, tracker %s%s", (unsigned long long)inst->limit,
             inst->tracker ? glc_tracker_name(glc_tracker_kind_of(inst->tracker)) : "copy",
-            inst->kind == GLC_TRACKER_AUTO ? " (adaptive)" : "");
+            glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE ? " (adaptive)" : "");
     pthread_mutex_lock(&instances_lock);
     inst->next_instance = instances;
     instances = inst;
@@ -1161,7 +1161,7 @@ void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
     out->limit = inst->limit;
     out->tracker = inst->tracker ? (int32_t)glc_tracker_kind_of(inst->tracker)
                                  : (int32_t)GLC_TRACKER_COPY;
-    out->tracker_auto = inst->kind == GLC_TRACKER_AUTO;
+    out->tracker_auto = glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE;
     pthread_mutex_lock(&inst->lock);
     for (glc_group *g = inst->groups; g; g = g->next) {
         pthread_mutex_lock(&g->lock);

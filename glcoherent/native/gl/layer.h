@@ -55,7 +55,7 @@ struct glcoherent_instance {
     glc_dispatch gl;
     glc_arena *arena;
     glc_tracker *tracker;          /* NULL when the tracker kind is COPY */
-    glc_tracker_kind kind;         /* resolved kind for persistent shadows (AUTO = adaptive) */
+    glc_tracker_kind kind;         /* kind persistent shadows get (BEST: adaptive policy) */
     uint64_t limit;
     glcoherent_config cfg;
     pthread_mutex_t lock;          /* contexts list, groups list */

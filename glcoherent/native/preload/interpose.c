@@ -946,8 +946,9 @@ __attribute__((destructor)) static void interpose_fini(void)
         return;
     glcoherent_stats st;
     glc_get_stats(inst, &st);
-    const char *tracker = inst->kind == GLC_TRACKER_AUTO ? "auto"
-                                                          : glc_tracker_name(inst->kind);
+    const char *tracker = glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE
+                              ? "auto"
+                              : glc_tracker_name(inst->kind);
     char line[1024];
     int n = snprintf(
         line, sizeof line,

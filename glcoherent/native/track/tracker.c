@@ -64,7 +64,7 @@ static int env_disables_uffd(void)
 int glc_tracker_available(glc_tracker_kind kind)
 {
     switch (kind) {
-    case GLC_TRACKER_AUTO:
+    case GLC_TRACKER_BEST:
     case GLC_TRACKER_COPY:
         return 1;
     case GLC_TRACKER_UFFD:
@@ -88,7 +88,7 @@ glc_tracker_kind glc_tracker_resolve(glc_tracker_kind kind)
         return glc_tracker_available(GLC_TRACKER_MPROTECT) ? GLC_TRACKER_MPROTECT
                                                            : GLC_TRACKER_COPY;
     case GLC_TRACKER_UFFD:
-    case GLC_TRACKER_AUTO:
+    case GLC_TRACKER_BEST:
     default:
         if (glc_tracker_available(GLC_TRACKER_UFFD))
             return GLC_TRACKER_UFFD;

@@ -5,7 +5,9 @@
  *   GLC_TRACKER_UFFD     userfaultfd write-protect (async mode) + PAGEMAP_SCAN (Linux 6.7+)
  *   GLC_TRACKER_MPROTECT mprotect(PROT_READ) + SIGSEGV handler that unprotects and records
  *   GLC_TRACKER_COPY     no tracking: every collect reports the whole range dirty
- *   GLC_TRACKER_AUTO     resolves to the best available of the above (uffd, then mprotect)
+ *   GLC_TRACKER_BEST     the best available backend: resolves to uffd, else mprotect, else
+ *                        copy. Named "auto": shadows requested with it follow the adaptive
+ *                        policy (core/policy.h); the backends themselves only track.
  *
  * The tracking layer's one header: what the core (core/shadow.c) uses. backend.h is what
  * tracker.c shares with the backends, sigsegv.h the SIGSEGV registry, uffd_compat.h kernel ABI;
@@ -22,7 +24,8 @@
 #include <stdint.h>
 
 typedef enum glc_tracker_kind {
-    GLC_TRACKER_AUTO = 0,
+    GLC_TRACKER_BEST = 0,
+    GLC_TRACKER_AUTO = GLC_TRACKER_BEST, /* former name, kept for the Python binding */
     GLC_TRACKER_UFFD = 1,
     GLC_TRACKER_MPROTECT = 2,
     GLC_TRACKER_COPY = 3,
@@ -57,9 +60,9 @@ typedef void (*glc_run_fn)(void *user, size_t offset, size_t length);
 typedef struct glc_tracker glc_tracker;
 typedef struct glc_region glc_region;
 
-/* 1 if the backend works on this machine (probed once, cached), else 0. AUTO and COPY are 1. */
+/* 1 if the backend works on this machine (probed once, cached), else 0. BEST and COPY are 1. */
 int glc_tracker_available(glc_tracker_kind kind);
-/* AUTO -> best available; an unavailable backend -> the next best available one. */
+/* BEST -> best available; an unavailable backend -> the next best available one. */
 glc_tracker_kind glc_tracker_resolve(glc_tracker_kind kind);
 /* "auto", "uffd", "mprotect", "copy". */
 const char *glc_tracker_name(glc_tracker_kind kind);
