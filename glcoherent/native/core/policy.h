@@ -10,7 +10,7 @@
  *           measure again (glc_policy_after_flush).
  *     Inside a sentinel region, the uffd backend runs the sentinel's own rules (hot windows,
  *     pages copied blindly, whole scans after scattered writes, the fault-rate guard); their
- *     tunables are listed at the top of track/uffd.c.
+ *     tunables are listed at the top of track/sentinel.c.
  * A shadow created for a named backend has the fixed policy: tracked by it for life (or copied
  * whole for the copy backend), never switched.
  *
