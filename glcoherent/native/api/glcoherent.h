@@ -54,7 +54,15 @@ typedef void *(*glcoherent_get_current_fn)(void *user);
  * size bytes, page aligned, ending at or below high, or NULL. */
 typedef void *(*glcoherent_alloc_fn)(void *user, size_t size, uintptr_t high);
 typedef void (*glcoherent_free_fn)(void *user, void *addr, size_t size);
-/* level: 0 debug, 1 info, 2 warning, 3 error. */
+/* Log levels (the level argument of glcoherent_log_fn; GLCOHERENT_LOG=debug|info|warning|error
+ * picks the lowest one printed on stderr when no callback is given). */
+enum {
+    GLCOHERENT_LOG_DEBUG = 0,
+    GLCOHERENT_LOG_INFO = 1,
+    GLCOHERENT_LOG_WARNING = 2,
+    GLCOHERENT_LOG_ERROR = 3,
+};
+/* level: one of GLCOHERENT_LOG_*. */
 typedef void (*glcoherent_log_fn)(void *user, int level, const char *message);
 
 typedef struct glcoherent_config {

@@ -69,8 +69,7 @@ int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsi
         reps = 5;
     if (reps > BENCH_MAX_REPS)
         reps = BENCH_MAX_REPS;
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t page = pg > 0 ? (size_t)pg : 4096;
+    size_t page = glc_page_size();
     size_t bytes = pages * page;
     double mib = (double)bytes / (1024.0 * 1024.0);
     out->pages = pages;
@@ -277,8 +276,7 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
     if (!out)
         return -EINVAL;
     memset(out, 0, sizeof *out);
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t page = pg > 0 ? (size_t)pg : 4096;
+    size_t page = glc_page_size();
     if (region_bytes < page || cycles == 0 || scenario < GLC_SCEN_RING ||
         scenario > GLC_SCEN_PERIODIC)
         return out->error = -EINVAL;

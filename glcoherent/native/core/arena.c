@@ -1,6 +1,8 @@
 /* core/arena.c [core layer] - see arena.h. */
 #include "core/arena.h"
 
+#include "track/tracker.h" /* glc_page_size */
+
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -102,7 +104,7 @@ static uintptr_t read_min_addr(void)
 int glc_arena_create(glc_arena **out, uintptr_t low, uintptr_t high)
 {
     *out = NULL;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = glc_page_size();
     if (!low)
         low = GLC_ARENA_DEFAULT_LOW;
     if (!high)

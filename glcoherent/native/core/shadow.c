@@ -137,7 +137,7 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
                       size_t length, size_t lead, glc_shadow **out)
 {
     *out = NULL;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = glc_page_size();
     if (length == 0 || lead >= page)
         return -EINVAL;
     if (kind != GLC_TRACKER_COPY && !tracker)

@@ -9,61 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* One context's GPU writes to a mapping that no sync point has covered yet. A sync point covers
- * the writes of the context that made it (glFinish, or the context a fence was made in) up to
- * the write sequence number it was made at; ctx 0 stands for "any context" (writes of a
- * destroyed context, or of more writer contexts than a mapping keeps apart). */
-typedef struct glc_writer {
-    uint64_t ctx;
-    uint64_t seq;
-} glc_writer;
-
-#define GLC_MAP_WRITERS 4
-
-struct glc_map {
-    GLuint name;
-    glc_shadow *shadow;        /* NULL: the driver pointer was already low, handed out as is */
-    uint8_t *driver;           /* driver pointer at the map offset */
-    uint8_t *client;
-    GLintptr offset;
-    GLsizeiptr length;
-    GLbitfield access;
-    int persistent;
-    int gpu_writable;          /* bound where shaders may write it */
-    int unloaded;              /* shadow not filled from the buffer at map (invalidated or
-                                * storage without data): contents undefined until merged */
-    int pending;               /* GPU writes not yet brought back */
-    glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
-    unsigned nwriters;
-};
-
-typedef struct name_set {
-    GLuint *v;
-    size_t n, cap;
-} name_set;
-
-typedef struct fence_rec {
-    GLsync sync;
-    uint64_t seq;              /* group write sequence when the fence was made */
-    uint64_t ctx;              /* id of the context it was made in */
-} fence_rec;
-
-struct glc_group {
-    pthread_mutex_t lock;
-    int refs;
-    glc_group *next;
-    glc_map **maps;            /* every live mapping of the group */
-    size_t nmaps, capmaps;
-    name_set writable;         /* names bound where shaders may write them */
-    fence_rec *fences;
-    size_t nfences, capfences;
-    uint64_t write_seq;        /* bumped by every GPU write to a persistent mapping */
-    size_t nflush;             /* persistent writable shadows (atomic reads) */
-    size_t ncand;              /* persistent mappings that shaders may write (atomic reads) */
-    size_t npending;           /* mappings with GPU writes to bring back (atomic reads) */
-    fence_rec *polls;          /* the layer's own polling fences, at most one per context */
-    size_t npolls, cappolls;
-};
+#include "gl/group.h"
 
 static void group_forget_ctx(glc_group *g, uint64_t ctx);
 
@@ -71,58 +17,18 @@ static _Thread_local glc_ctx *tls_ctx;
 /* Bumped whenever a context record is freed: a thread whose tls_ctx was set before the bump
  * checks that its record still exists before using it (another thread may have destroyed the
  * context after this thread last made a call with it current). */
-static uint64_t ctx_generation;
+static _Atomic uint64_t ctx_generation;
 static _Thread_local uint64_t tls_generation;
-static uint64_t next_ctx_id = 1;
+static _Atomic uint64_t next_ctx_id = 1;
 static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
 static glcoherent_instance *instances;
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
-#define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
-
-static void atomic_max(uint64_t *p, uint64_t v)
+static void atomic_max(_Atomic uint64_t *p, uint64_t v)
 {
-    uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-    while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
-                                                   __ATOMIC_RELAXED))
+    uint64_t cur = atomic_load_explicit(p, memory_order_relaxed);
+    while (v > cur && !atomic_compare_exchange_weak_explicit(p, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed))
         ;
-}
-
-/* ---- logging ------------------------------------------------------------------------------ */
-
-static int env_log_level(void)
-{
-    const char *e = getenv("GLCOHERENT_LOG");
-    if (!e || !*e)
-        return 2;
-    if (!strcasecmp(e, "debug"))
-        return 0;
-    if (!strcasecmp(e, "info"))
-        return 1;
-    if (!strcasecmp(e, "warning") || !strcasecmp(e, "warn"))
-        return 2;
-    if (!strcasecmp(e, "error"))
-        return 3;
-    return 2;
-}
-
-void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (inst && inst->cfg.log) {
-        inst->cfg.log(inst->cfg.log_user, level, buf);
-        return;
-    }
-    if (level >= env_log_level()) {
-        static const char *names[] = {"debug", "info", "warning", "error"};
-        fprintf(stderr, "glcoherent: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level],
-                buf);
-    }
 }
 
 /* ---- instances and contexts --------------------------------------------------------------- */
@@ -156,11 +62,11 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     int bad_limit;
     inst->limit = config_limit(cfg, &bad_limit);
     if (bad_limit)
-        glc_log(inst, 2, "GLCOHERENT_LIMIT=%s is not a size; using 4 GiB",
+        glc_log(inst, GLC_LOG_WARN, "GLCOHERENT_LIMIT=%s is not a size; using 4 GiB",
                 getenv("GLCOHERENT_LIMIT"));
     int rc = glc_arena_create(&inst->arena, (uintptr_t)cfg->low, (uintptr_t)inst->limit);
     if (rc) {
-        glc_log(inst, 3, "cannot create the low arena [0x%llx, 0x%llx): %s",
+        glc_log(inst, GLC_LOG_ERROR, "cannot create the low arena [0x%llx, 0x%llx): %s",
                 (unsigned long long)cfg->low, (unsigned long long)inst->limit, strerror(-rc));
         free(inst);
         return rc;
@@ -172,21 +78,22 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     const char *tname = cfg->tracker ? cfg->tracker : getenv("GLCOHERENT_TRACKER");
     glc_tracker_kind want = GLC_TRACKER_BEST;
     if (tname && *tname && glc_tracker_parse(tname, &want) != 0) {
-        glc_log(inst, 2, "unknown tracker '%s'; using auto", tname);
+        glc_log(inst, GLC_LOG_WARN, "unknown tracker '%s'; using auto", tname);
         want = GLC_TRACKER_BEST;
     }
     glc_tracker_kind got = glc_tracker_resolve(want);
     if (want == GLC_TRACKER_BEST && got != GLC_TRACKER_UFFD)
-        glc_log(inst, 2, "userfaultfd write-protect is not available here; auto tracking "
+        glc_log(inst, GLC_LOG_WARN,
+                "userfaultfd write-protect is not available here; auto tracking "
                 "falls back to '%s'", glc_tracker_name(got));
     else if (want != GLC_TRACKER_BEST && got != want)
-        glc_log(inst, 2, "tracker '%s' is not available here; falling back to '%s'",
+        glc_log(inst, GLC_LOG_WARN, "tracker '%s' is not available here; falling back to '%s'",
                 glc_tracker_name(want), glc_tracker_name(got));
     inst->kind = want == GLC_TRACKER_BEST ? GLC_TRACKER_BEST : got;
     if (got != GLC_TRACKER_COPY) {
         rc = glc_tracker_create(&inst->tracker, got);
         if (rc) {
-            glc_log(inst, 2, "cannot create the %s tracker (%s); falling back to copy",
+            glc_log(inst, GLC_LOG_WARN, "cannot create the %s tracker (%s); falling back to copy",
                     glc_tracker_name(got), strerror(-rc));
             inst->tracker = NULL;
             inst->kind = GLC_TRACKER_COPY;
@@ -204,7 +111,8 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     GLC_GL_INTERNAL(GLC_X)
 #undef GLC_X
 
-    glc_log(inst, 1, "ready: limit 0x%llx, tracker %s%s", (unsigned long long)inst->limit,
+    glc_log(inst, GLC_LOG_INFO,
+            "ready: limit 0x%llx, tracker %s%s", (unsigned long long)inst->limit,
             inst->tracker ? glc_tracker_name(glc_tracker_kind_of(inst->tracker)) : "copy",
             glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE ? " (adaptive)" : "");
     pthread_mutex_lock(&instances_lock);
@@ -595,10 +503,11 @@ static void prepare_write(glcoherent_instance *inst, glc_map *m)
                 m->unloaded = 0;
             }
             ADD(inst->merges, 1);
-            glc_log(inst, 0, "buffer %u: CPU and GPU both write it, merging byte by byte",
+            glc_log(inst, GLC_LOG_DEBUG,
+                    "buffer %u: CPU and GPU both write it, merging byte by byte",
                     m->name);
         } else {
-            glc_log(inst, 3, "buffer %u: no memory for the merge reference", m->name);
+            glc_log(inst, GLC_LOG_ERROR, "buffer %u: no memory for the merge reference", m->name);
         }
     }
 }
@@ -627,12 +536,24 @@ static void mark_written(glc_group *g, glc_map *m, uint64_t ctx)
     set_pending(g, m, 1);
 }
 
-static void flush_locked(glc_group *g)
+/* Flush m's shadow into the driver's mapping before `op`. A failure (the tracker could not
+ * collect: the shadow's writes stay pending for the next flush) is logged once per mapping. */
+static void flush_map(glcoherent_instance *inst, glc_map *m, const char *op)
+{
+    long n = glc_shadow_flush(m->shadow, m->driver);
+    if (n < 0 && !m->flush_failed) {
+        m->flush_failed = 1;
+        glc_log(inst, GLC_LOG_ERROR, "buffer %u: flush before %s failed: %s", m->name, op,
+                strerror((int)-n));
+    }
+}
+
+static void flush_locked(glcoherent_instance *inst, glc_group *g, const char *op)
 {
     for (size_t i = 0; i < g->nmaps; i++) {
         glc_map *m = g->maps[i];
         if (flushes(m) && glc_shadow_maybe_dirty(m->shadow))
-            glc_shadow_flush(m->shadow, m->driver);
+            flush_map(inst, m, op);
     }
 }
 
@@ -644,7 +565,7 @@ void glc_flush_all(glc_ctx *c)
     if (!LOAD(g->nflush))
         return;
     pthread_mutex_lock(&g->lock);
-    flush_locked(g);
+    flush_locked(c->inst, g, "a command that may use buffer memory");
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -658,7 +579,7 @@ void glc_before_draw(glc_ctx *c)
         for (size_t i = 0; i < g->nmaps; i++)
             if (candidate(g->maps[i]))
                 prepare_write(c->inst, g->maps[i]);
-    flush_locked(g);
+    flush_locked(c->inst, g, "a draw");
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -683,7 +604,7 @@ void glc_before_write(glc_ctx *c, GLuint name)
     glc_map *m = name ? find_map(g, name) : NULL;
     if (m)
         prepare_write(c->inst, m);
-    flush_locked(g);
+    flush_locked(c->inst, g, "a buffer write");
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -953,7 +874,7 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
         atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)ptr + (uint64_t)length);
         return ptr; /* already low enough */
     }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = glc_page_size();
     glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
     glc_shadow *sh = NULL;
     int rc = glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
@@ -961,7 +882,7 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     if (rc) {
         unmap(c, name, target);
         ADD(inst->oom, 1);
-        glc_log(inst, 3,
+        glc_log(inst, GLC_LOG_ERROR,
                 "out of low memory: cannot map %lld bytes of buffer %u below 0x%llx (%s); "
                 "GL_OUT_OF_MEMORY",
                 (long long)length, name, (unsigned long long)inst->limit, strerror(-rc));
@@ -1016,7 +937,8 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     pthread_mutex_unlock(&g->lock);
     ADD(inst->shadowed_maps, 1);
     atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)m->client + (uint64_t)length);
-    glc_log(inst, 0, "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)", name,
+    glc_log(inst, GLC_LOG_DEBUG,
+            "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)", name,
             persistent ? "persistent" : "plain", (long long)length, (long long)offset,
             m->client, ptr);
     return m->client;
@@ -1031,7 +953,7 @@ void glc_before_unmap(glc_ctx *c, GLuint name)
     glc_map *m = find_map(g, name);
     if (m && m->shadow && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent || !(m->access & GL_MAP_FLUSH_EXPLICIT_BIT))
-            glc_shadow_flush(m->shadow, m->driver);
+            flush_map(c->inst, m, "unmap");
     }
     pthread_mutex_unlock(&g->lock);
 }
@@ -1057,7 +979,7 @@ void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr
     glc_map *m = find_map(g, name);
     if (m && m->shadow && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent) {
-            glc_shadow_flush(m->shadow, m->driver);
+            flush_map(c->inst, m, "glFlushMappedBufferRange");
         } else if (offset >= 0 && length > 0 && offset < m->length) {
             if (length > m->length - offset)
                 length = m->length - offset;
@@ -1138,49 +1060,4 @@ void glc_buffer_gpu_writable(glc_ctx *c, GLuint name)
         }
     }
     pthread_mutex_unlock(&g->lock);
-}
-
-/* ---- statistics ---------------------------------------------------------------------------- */
-
-void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    out->maps = LOAD(inst->maps);
-    out->persistent_maps = LOAD(inst->persistent_maps);
-    out->shadowed_maps = LOAD(inst->shadowed_maps);
-    out->max_mapped_end = LOAD(inst->max_mapped_end);
-    out->oom = LOAD(inst->oom);
-    out->merges = LOAD(inst->merges);
-    out->bytes_flushed = LOAD(inst->retired_flushed);
-    out->bytes_read_back = LOAD(inst->retired_read_back);
-    out->flushes = LOAD(inst->retired_flushes);
-    out->copy_backs = LOAD(inst->retired_copy_backs);
-    out->write_faults = LOAD(inst->retired_faults);
-    out->scans = LOAD(inst->retired_scans);
-    out->mode_switches = LOAD(inst->retired_switches);
-    out->limit = inst->limit;
-    out->tracker = inst->tracker ? (int32_t)glc_tracker_kind_of(inst->tracker)
-                                 : (int32_t)GLC_TRACKER_COPY;
-    out->tracker_auto = glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE;
-    pthread_mutex_lock(&inst->lock);
-    for (glc_group *g = inst->groups; g; g = g->next) {
-        pthread_mutex_lock(&g->lock);
-        for (size_t i = 0; i < g->nmaps; i++) {
-            glc_map *m = g->maps[i];
-            if (!m->shadow)
-                continue;
-            glc_shadow_stats st;
-            glc_shadow_get_stats(m->shadow, &st);
-            out->live_shadows++;
-            out->bytes_flushed += st.bytes_flushed;
-            out->bytes_read_back += st.bytes_read_back;
-            out->flushes += st.flushes;
-            out->copy_backs += st.copy_backs;
-            out->write_faults += st.write_faults;
-            out->scans += st.scans;
-            out->mode_switches += st.mode_switches;
-        }
-        pthread_mutex_unlock(&g->lock);
-    }
-    pthread_mutex_unlock(&inst->lock);
 }

@@ -27,6 +27,7 @@
 #include <GL/glext.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "api/glcoherent.h"
@@ -63,10 +64,10 @@ struct glcoherent_instance {
     glc_group *groups;             /* live share groups (inst->lock) */
     glcoherent_instance *next_instance;
     /* global counters (atomics) */
-    size_t ngroups;                /* live share groups (atomic reads): 1 allows the fast path */
-    uint64_t maps, persistent_maps, shadowed_maps, oom, max_mapped_end, merges;
-    uint64_t retired_flushed, retired_read_back, retired_flushes, retired_copy_backs;
-    uint64_t retired_faults, retired_scans, retired_switches;
+    atomic_size_t ngroups;         /* live share groups: 1 allows the fast path */
+    _Atomic uint64_t maps, persistent_maps, shadowed_maps, oom, max_mapped_end, merges;
+    _Atomic uint64_t retired_flushed, retired_read_back, retired_flushes, retired_copy_backs;
+    _Atomic uint64_t retired_faults, retired_scans, retired_switches;
 };
 
 struct glc_ctx {
@@ -97,6 +98,14 @@ void glc_context_created(glcoherent_instance *inst, void *native, void *share);
 void glc_context_destroyed(glcoherent_instance *inst, void *native);
 void glc_make_current(glcoherent_instance *inst, void *native);
 void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out);
+/* Log levels, short names of the public GLCOHERENT_LOG_* (api/glcoherent.h). */
+enum {
+    GLC_LOG_DEBUG = GLCOHERENT_LOG_DEBUG,
+    GLC_LOG_INFO = GLCOHERENT_LOG_INFO,
+    GLC_LOG_WARN = GLCOHERENT_LOG_WARNING,
+    GLC_LOG_ERROR = GLCOHERENT_LOG_ERROR,
+};
+/* One log line at `level` (GLC_LOG_*): the instance's callback, else stderr (gl/log.c). */
 void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

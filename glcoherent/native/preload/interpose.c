@@ -356,7 +356,8 @@ static void refill(glcoherent_instance *inst)
         }
     }
     STORE(g_filled, have);
-    glc_log(inst, 0, "interposer: %zu dispatch entries filled through get-proc-address", n);
+    glc_log(inst, GLC_LOG_DEBUG,
+            "interposer: %zu dispatch entries filled through get-proc-address", n);
 }
 
 /* The process's instance, created on first need. NULL before any GL library is loaded, while
@@ -378,14 +379,16 @@ static glcoherent_instance *ensure_instance(void)
         cfg.get_proc = instance_get_proc;
         int rc = glc_instance_create(&cfg, &inst);
         if (rc) {
-            glc_log(NULL, 3, "interposer: cannot create the instance (%s); retrying with "
+            glc_log(NULL, GLC_LOG_ERROR,
+                    "interposer: cannot create the instance (%s); retrying with "
                     "limit 4G and the copy tracker", strerror(-rc));
             cfg.limit = (uint64_t)1 << 32;
             cfg.tracker = "copy";
             rc = glc_instance_create(&cfg, &inst);
         }
         if (rc) {
-            glc_log(NULL, 3, "interposer: cannot create the instance (%s); GL goes to the "
+            glc_log(NULL, GLC_LOG_ERROR,
+                    "interposer: cannot create the instance (%s); GL goes to the "
                     "driver untouched", strerror(-rc));
             g_failed = 1;
             inst = NULL;
@@ -393,7 +396,7 @@ static glcoherent_instance *ensure_instance(void)
             if (!t_symbols_only)
                 STORE(g_filled, (real_egl_gpa() ? 1u : 0u) | (real_glx_gpa() ? 2u : 0u));
             STORE(g_inst, inst);
-            glc_log(inst, 1, "interposer: instance ready (pid %d)", (int)getpid());
+            glc_log(inst, GLC_LOG_INFO, "interposer: instance ready (pid %d)", (int)getpid());
         }
     }
     if (inst && !t_symbols_only)
@@ -469,7 +472,7 @@ static void context_created(void *ctx, void *share)
     glc_context_destroyed(inst, ctx);
     pthread_mutex_unlock(&ctx_lock);
     glc_context_created(inst, ctx, share);
-    glc_log(inst, 0, "interposer: context %p created (share %p)", ctx, share);
+    glc_log(inst, GLC_LOG_DEBUG, "interposer: context %p created (share %p)", ctx, share);
 }
 
 static void made_current(void *ctx)

@@ -245,26 +245,31 @@ static void segv_check(struct glc_uffd_win *w, int now)
     }
 }
 
+/* Entering plain mode: blindly copied pages are ordinary writable pages now (the whole scans
+ * report them when written); windows mean nothing. The period doubles while overflows come
+ * back soon after re-arming. */
+static void enter_plain(struct glc_uffd_win *w)
+{
+    uint64_t armed_for = w->collects - w->armed_at;
+    if (w->plain_len && armed_for <= 4 * (uint64_t)w->plain_len + 16)
+        w->plain_len = w->plain_len * 2 > GLC_PLAIN_MAX ? GLC_PLAIN_MAX : w->plain_len * 2;
+    else
+        w->plain_len = GLC_PLAIN_MIN;
+    w->plain_left = w->plain_len;
+    w->plain_runs = 0;
+    w->plain_clean = 0;
+    w->plain = 1;
+    w->ncopy = 0;
+    atomic_store(&w->hot, 1);
+}
+
 /* The whole region is (or may be) writable: scan it whole; re-arm when the time has come. */
 static long plain_collect(glc_region *r, glc_run_fn fn, void *user)
 {
     struct glc_uffd_win *w = r->win;
     glc_segv_range *sr = &r->segv;
-    if (!w->plain) {
-        /* Entering: blindly copied pages are ordinary writable pages now (the whole scans
-         * report them when written); windows mean nothing. */
-        uint64_t armed_for = w->collects - w->armed_at;
-        if (w->plain_len && armed_for <= 4 * (uint64_t)w->plain_len + 16)
-            w->plain_len = w->plain_len * 2 > GLC_PLAIN_MAX ? GLC_PLAIN_MAX : w->plain_len * 2;
-        else
-            w->plain_len = GLC_PLAIN_MIN;
-        w->plain_left = w->plain_len;
-        w->plain_runs = 0;
-        w->plain_clean = 0;
-        w->plain = 1;
-        w->ncopy = 0;
-        atomic_store(&w->hot, 1);
-    }
+    if (!w->plain)
+        enter_plain(w);
     uint64_t snap[GLC_SEGV_SLOTS];
     for (int i = 0; i < GLC_SEGV_SLOTS; i++) {
         uint64_t v = atomic_load(&sr->slots[i]);

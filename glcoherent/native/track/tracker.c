@@ -27,6 +27,30 @@ static int g_uffd_ok;
 static pthread_once_t g_mprotect_once = PTHREAD_ONCE_INIT;
 static int g_mprotect_ok;
 
+static pthread_once_t g_page_once = PTHREAD_ONCE_INIT;
+static size_t g_page;
+static unsigned g_page_shift;
+
+static void page_once(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    g_page = page > 0 && !(page & (page - 1)) ? (size_t)page : 4096;
+    while (((size_t)1 << g_page_shift) < g_page)
+        g_page_shift++;
+}
+
+size_t glc_page_size(void)
+{
+    pthread_once(&g_page_once, page_once);
+    return g_page;
+}
+
+unsigned glc_page_shift(void)
+{
+    pthread_once(&g_page_once, page_once);
+    return g_page_shift;
+}
+
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 static atomic_ulong g_fork_generation;
 
@@ -144,12 +168,8 @@ int glc_tracker_create(glc_tracker **out, glc_tracker_kind kind)
     glc_tracker *t = calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
-    long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || (page & (page - 1)))
-        page = 4096;
-    t->page = (size_t)page;
-    while (((size_t)1 << t->page_shift) < t->page)
-        t->page_shift++;
+    t->page = glc_page_size();
+    t->page_shift = glc_page_shift();
     t->uffd = -1;
     t->pagemap_fd = -1;
     t->kind = glc_tracker_resolve(kind);

@@ -69,6 +69,11 @@ const char *glc_tracker_name(glc_tracker_kind kind);
 /* Parse a name as above (case-insensitive). Returns 0, or -EINVAL. */
 int glc_tracker_parse(const char *name, glc_tracker_kind *out);
 
+/* The page size, and its log2: computed once for the whole process (sysconf; 4096 if that
+ * does not give a power of two). Every layer takes it from here. */
+size_t glc_page_size(void);
+unsigned glc_page_shift(void);
+
 /* Create a tracker of the resolved kind. Returns 0 or -errno. */
 int glc_tracker_create(glc_tracker **out, glc_tracker_kind kind);
 void glc_tracker_destroy(glc_tracker *t);

@@ -186,10 +186,7 @@ static int probe_mapping(int uffd, int pm, unsigned char *mem, size_t page, size
 
 int glc_uffd_probe(void)
 {
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t page = pg > 0 ? (size_t)pg : 4096, shift = 0;
-    while (((size_t)1 << shift) < page)
-        shift++;
+    size_t page = glc_page_size(), shift = glc_page_shift();
     int uffd = uffd_open();
     if (uffd < 0)
         return 0;
