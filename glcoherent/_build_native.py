@@ -10,6 +10,7 @@ next to the headers they mirror); the bench's in glcoherent/native/bench/*.cdef.
 """
 
 import os
+import re
 import sys
 
 from cffi import FFI
@@ -23,6 +24,21 @@ from setup_flags import PRODUCT_LAYERS, layer_sources, native_flags  # noqa: E40
 NATIVE_REL = os.path.relpath(NATIVE, os.path.dirname(HERE))
 
 
+def stats_counters():
+    """The counter names of GLCOHERENT_STATS_COUNTERS in api/glcoherent.h, in order: the one
+    list of the statistics fields (the cdef of glcoherent_stats is expanded from it)."""
+    with open(os.path.join(NATIVE, "api", "glcoherent.h")) as f:
+        text = f.read()
+    start = text.index("#define GLCOHERENT_STATS_COUNTERS(X)")
+    end = text.index("\n\n", start)
+    return re.findall(r"X\((\w+)\)", text[start:end])
+
+
+def _expand(cdef_text):
+    fields = "\n    ".join(f"uint64_t {name};" for name in stats_counters())
+    return cdef_text.replace("@GLCOHERENT_STATS_COUNTERS@", fields)
+
+
 def make_builder(module, cdefs, headers, sources, include_dirs=(), native_dir=NATIVE_REL):
     """An FFI for `module`: the cdef files in order (later ones use earlier types), a binding
     unit that includes `headers` (relative to glcoherent/native, found in native_dir), the C
@@ -30,7 +46,7 @@ def make_builder(module, cdefs, headers, sources, include_dirs=(), native_dir=NA
     ffi = FFI()
     for path in cdefs:
         with open(path) as f:
-            ffi.cdef(f.read())
+            ffi.cdef(_expand(f.read()))
     cflags, ldflags = native_flags(strict=False)
     ffi.set_source(
         module,

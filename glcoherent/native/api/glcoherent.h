@@ -84,22 +84,32 @@ typedef struct glcoherent_config {
 #define GLCOHERENT_CONFIG_INIT {sizeof(glcoherent_config), 0, 0, NULL, NULL, NULL, NULL, NULL, \
                                 NULL, NULL, NULL, NULL, NULL}
 
+/* The 64-bit statistics counters, in struct order: the one list behind glcoherent_stats, the
+ * interposer's `glcoherent-stats:` JSON line and the Python binding's declaration of the struct.
+ *   maps             successful map calls seen
+ *   persistent_maps  of which persistent
+ *   shadowed_maps    maps handed out as a low shadow
+ *   live_shadows     shadows alive now
+ *   max_mapped_end   highest end address of any pointer handed out
+ *   bytes_flushed    shadow -> real buffer
+ *   bytes_read_back  real buffer -> shadow
+ *   flushes          flush passes that copied something
+ *   copy_backs       copy-back passes
+ *   write_faults     write faults / signals taken by the trackers
+ *   scans            collects that scanned page tables or bitmaps
+ *   mode_switches    tracked <-> whole-copy switches of the adaptive policy
+ *   merges           shadows switched to byte-exact merge
+ *   oom              maps refused with GL_OUT_OF_MEMORY
+ *   limit            the address limit mappings end at or below */
+#define GLCOHERENT_STATS_COUNTERS(X) \
+    X(maps) X(persistent_maps) X(shadowed_maps) X(live_shadows) X(max_mapped_end) \
+    X(bytes_flushed) X(bytes_read_back) X(flushes) X(copy_backs) X(write_faults) X(scans) \
+    X(mode_switches) X(merges) X(oom) X(limit)
+
 typedef struct glcoherent_stats {
-    uint64_t maps;              /* successful map calls seen */
-    uint64_t persistent_maps;   /* of which persistent */
-    uint64_t shadowed_maps;     /* maps handed out as a low shadow */
-    uint64_t live_shadows;
-    uint64_t max_mapped_end;    /* highest end address of any pointer handed out */
-    uint64_t bytes_flushed;     /* shadow -> real buffer */
-    uint64_t bytes_read_back;   /* real buffer -> shadow */
-    uint64_t flushes;           /* flush passes that copied something */
-    uint64_t copy_backs;
-    uint64_t write_faults;
-    uint64_t scans;
-    uint64_t mode_switches;
-    uint64_t merges;            /* shadows switched to byte-exact merge */
-    uint64_t oom;               /* maps refused with GL_OUT_OF_MEMORY */
-    uint64_t limit;
+#define GLCOHERENT_STATS_FIELD(name) uint64_t name;
+    GLCOHERENT_STATS_COUNTERS(GLCOHERENT_STATS_FIELD)
+#undef GLCOHERENT_STATS_FIELD
     int32_t tracker;            /* 1 uffd, 2 mprotect, 3 copy: the backend in use */
     int32_t tracker_auto;       /* 1 when the adaptive policy is on */
 } glcoherent_stats;

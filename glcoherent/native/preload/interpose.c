@@ -48,7 +48,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "gl/layer.h"
+#include "preload/preload.h"
 #include "gl/wrap.h"
 #include "api/glcoherent.h"
 #include "track/tracker.h"
@@ -930,7 +930,7 @@ glcoherent_instance *glcoherent_preload_instance(void)
     return ensure_instance();
 }
 
-/* ---- statistics at exit, constructor -------------------------------------------------------------- */
+/* ---- statistics at exit (stats.c), constructor -------------------------------------------------------------- */
 
 static int env_on(const char *name)
 {
@@ -947,33 +947,7 @@ __attribute__((destructor)) static void interpose_fini(void)
     if (!inst || !env_on("GLCOHERENT_STATS") || __atomic_exchange_n(&stats_printed, 1,
                                                                       __ATOMIC_ACQ_REL))
         return;
-    glcoherent_stats st;
-    glc_get_stats(inst, &st);
-    const char *tracker = glc_policy_for(inst->kind) == GLC_POLICY_ADAPTIVE
-                              ? "auto"
-                              : glc_tracker_name(inst->kind);
-    char line[1024];
-    int n = snprintf(
-        line, sizeof line,
-        "glcoherent-stats: {\"pid\": %d, \"tracker\": \"%s\", \"tracker_resolved\": \"%s\", "
-        "\"limit\": %llu, \"maps\": %llu, \"persistent_maps\": %llu, \"shadowed_maps\": %llu, "
-        "\"live_shadows\": %llu, \"max_mapped_end\": %llu, \"bytes_flushed\": %llu, "
-        "\"bytes_read_back\": %llu, \"flushes\": %llu, \"copy_backs\": %llu, "
-        "\"write_faults\": %llu, \"scans\": %llu, \"mode_switches\": %llu, \"merges\": %llu, "
-        "\"oom\": %llu}\n",
-        (int)getpid(), tracker, glc_tracker_name((glc_tracker_kind)st.tracker),
-        (unsigned long long)st.limit, (unsigned long long)st.maps,
-        (unsigned long long)st.persistent_maps, (unsigned long long)st.shadowed_maps,
-        (unsigned long long)st.live_shadows, (unsigned long long)st.max_mapped_end,
-        (unsigned long long)st.bytes_flushed, (unsigned long long)st.bytes_read_back,
-        (unsigned long long)st.flushes, (unsigned long long)st.copy_backs,
-        (unsigned long long)st.write_faults, (unsigned long long)st.scans,
-        (unsigned long long)st.mode_switches, (unsigned long long)st.merges,
-        (unsigned long long)st.oom);
-    if (n > 0) {
-        fflush(stderr);
-        (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-    }
+    glc_preload_print_stats(inst);
 }
 
 __attribute__((constructor)) static void interpose_init(void)
