@@ -72,4 +72,9 @@ struct glc_group {
     size_t npolls, cappolls;
 };
 
+/* With the group lock held: a sync point made by context ctx at write sequence seq has
+ * signalled: bring back the mappings whose pending writes it covers (see glc_writer) and drop
+ * those writes (gl/layer.c; called by gl/sync.c). */
+void glc_group_cover(glc_group *g, uint64_t ctx, uint64_t seq);
+
 #endif
