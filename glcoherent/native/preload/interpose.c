@@ -14,7 +14,7 @@
  *     our hooks for the hooked egl* / glX* names, the real answer otherwise.
  *
  * Contexts: eglCreateContext / glXCreateContext / glXCreateNewContext /
- * glXCreateContextAttribsARB feed context_created(ctx, share); eglMakeCurrent / glXMakeCurrent /
+ * glXCreateContextAttribsARB feed glc_preload_context_created(ctx, share); eglMakeCurrent / glXMakeCurrent /
  * glXMakeContextCurrent / eglReleaseThread feed make_current; eglDestroyContext /
  * glXDestroyContext feed context_destroyed, deferred while the context is current on some thread
  * (as EGL and GLX defer the destruction itself).
@@ -332,6 +332,11 @@ static void **slot_ptr(glcoherent_instance *inst, size_t i)
 }
 
 static glcoherent_instance *g_inst;
+
+glcoherent_instance *glc_preload_instance_if_any(void)
+{
+    return LOAD(g_inst);
+}
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_failed;
 static unsigned g_filled;      /* get-proc-address used to fill the table: 1 egl, 2 glx */
@@ -362,7 +367,7 @@ static void refill(glcoherent_instance *inst)
 
 /* The process's instance, created on first need. NULL before any GL library is loaded, while
  * this thread is inside the creation (the driver may call back into dlsym), or on failure. */
-static glcoherent_instance *ensure_instance(void)
+glcoherent_instance *glc_preload_ensure_instance(void)
 {
     glcoherent_instance *inst = LOAD(g_inst);
     if (inst && (LOAD(g_filled) || t_symbols_only))
@@ -413,7 +418,7 @@ static void *wrapper_for_real(const char *name, void *real)
     void *w = glc_wrapper_for(name);
     if (!w || !real || is_ours(real))
         return NULL;
-    glcoherent_instance *inst = ensure_instance();
+    glcoherent_instance *inst = glc_preload_ensure_instance();
     if (!inst)
         return NULL;
     for (size_t i = 0; i < NSLOTS; i++) {
@@ -428,110 +433,7 @@ static void *wrapper_for_real(const char *name, void *real)
     return w;
 }
 
-/* ---- contexts ----------------------------------------------------------------------------------- */
-
-/* Contexts that have been current: how many threads have them current, and whether the
- * application destroyed them meanwhile (destruction deferred until no thread has them). */
-typedef struct live_ctx {
-    void *ctx;
-    int current;
-    int destroyed;
-    struct live_ctx *next;
-} live_ctx;
-
-static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
-static live_ctx *live_list;
-static _Thread_local void *t_current;
-
-/* ctx_lock held. */
-static live_ctx **live_find(void *ctx)
-{
-    live_ctx **pp = &live_list;
-    while (*pp && (*pp)->ctx != ctx)
-        pp = &(*pp)->next;
-    return pp;
-}
-
-static void context_created(void *ctx, void *share)
-{
-    if (!ctx)
-        return;
-    glcoherent_instance *inst = ensure_instance();
-    if (!inst)
-        return;
-    pthread_mutex_lock(&ctx_lock);
-    /* The driver just returned this handle, so any record under it is stale: a context
-     * destroyed behind our back (eglTerminate, a deferred destruction) whose memory was
-     * reused. Its shadows must not leak into the new context. */
-    live_ctx **pp = live_find(ctx);
-    if (*pp) {
-        live_ctx *l = *pp;
-        *pp = l->next;
-        free(l);
-    }
-    glc_context_destroyed(inst, ctx);
-    pthread_mutex_unlock(&ctx_lock);
-    glc_context_created(inst, ctx, share);
-    glc_log(inst, GLC_LOG_DEBUG, "interposer: context %p created (share %p)", ctx, share);
-}
-
-static void made_current(void *ctx)
-{
-    glcoherent_instance *inst = ensure_instance();
-    if (!inst)
-        return;
-    void *old = t_current;
-    glc_make_current(inst, ctx);
-    if (old == ctx)
-        return;
-    t_current = ctx;
-    pthread_mutex_lock(&ctx_lock);
-    if (ctx) {
-        live_ctx **pp = live_find(ctx);
-        if (!*pp) {
-            live_ctx *l = calloc(1, sizeof *l);
-            if (l) {
-                l->ctx = ctx;
-                *pp = l;
-            }
-        }
-        if (*pp)
-            (*pp)->current++;
-    }
-    if (old) {
-        live_ctx **pp = live_find(old);
-        if (*pp && --(*pp)->current <= 0) {
-            live_ctx *l = *pp;
-            if (l->destroyed) {
-                *pp = l->next;
-                free(l);
-                glc_context_destroyed(inst, old);
-            }
-        }
-    }
-    pthread_mutex_unlock(&ctx_lock);
-}
-
-static void context_destroyed(void *ctx)
-{
-    glcoherent_instance *inst = LOAD(g_inst);
-    if (!inst || !ctx)
-        return;
-    pthread_mutex_lock(&ctx_lock);
-    live_ctx **pp = live_find(ctx);
-    if (*pp && (*pp)->current > 0) {
-        (*pp)->destroyed = 1;
-        pthread_mutex_unlock(&ctx_lock);
-        return;
-    }
-    if (*pp) {
-        live_ctx *l = *pp;
-        *pp = l->next;
-        free(l);
-    }
-    glc_context_destroyed(inst, ctx);
-    pthread_mutex_unlock(&ctx_lock);
-}
+/* ---- contexts: preload/contexts.c ----------------------------------------------------------- */
 
 /* ---- hooks ---------------------------------------------------------------------------------------- */
 
@@ -677,7 +579,7 @@ GLCOHERENT_EXPORT EGLContext_ eglCreateContext(EGLDisplay_ dpy, EGLConfig_ confi
         return NULL;
     EGLContext_ ctx = real(dpy, config, share, attribs);
     if (ctx)
-        context_created(ctx, share);
+        glc_preload_context_created(ctx, share);
     return ctx;
 }
 
@@ -689,7 +591,7 @@ GLCOHERENT_EXPORT EGLBoolean_ eglDestroyContext(EGLDisplay_ dpy, EGLContext_ ctx
         return 0;
     EGLBoolean_ ok = real(dpy, ctx);
     if (ok)
-        context_destroyed(ctx);
+        glc_preload_context_destroyed(ctx);
     return ok;
 }
 
@@ -702,7 +604,7 @@ GLCOHERENT_EXPORT EGLBoolean_ eglMakeCurrent(EGLDisplay_ dpy, EGLSurface_ draw, 
         return 0;
     EGLBoolean_ ok = real(dpy, draw, read, ctx);
     if (ok)
-        made_current(ctx);
+        glc_preload_made_current(ctx);
     return ok;
 }
 
@@ -713,8 +615,8 @@ GLCOHERENT_EXPORT EGLBoolean_ eglReleaseThread(void)
     if (!real)
         return 1;
     EGLBoolean_ ok = real();
-    if (ok && t_current)
-        made_current(NULL);
+    if (ok && glc_preload_current())
+        glc_preload_made_current(NULL);
     return ok;
 }
 
@@ -743,7 +645,7 @@ GLCOHERENT_EXPORT GLXContext_ glXCreateContext(Display_ *dpy, void *vis, GLXCont
         return NULL;
     GLXContext_ ctx = real(dpy, vis, share, direct);
     if (ctx)
-        context_created(ctx, share);
+        glc_preload_context_created(ctx, share);
     return ctx;
 }
 
@@ -757,7 +659,7 @@ GLCOHERENT_EXPORT GLXContext_ glXCreateNewContext(Display_ *dpy, GLXFBConfig_ co
         return NULL;
     GLXContext_ ctx = real(dpy, config, render_type, share, direct);
     if (ctx)
-        context_created(ctx, share);
+        glc_preload_context_created(ctx, share);
     return ctx;
 }
 
@@ -773,7 +675,7 @@ static GLXContext_ hook_glXCreateContextAttribsARB(Display_ *dpy, GLXFBConfig_ c
         return NULL;
     GLXContext_ ctx = real(dpy, config, share, direct, attribs);
     if (ctx)
-        context_created(ctx, share);
+        glc_preload_context_created(ctx, share);
     return ctx;
 }
 
@@ -785,7 +687,7 @@ GLCOHERENT_EXPORT Bool_ glXMakeCurrent(Display_ *dpy, XID_ drawable, GLXContext_
         return 0;
     Bool_ ok = real(dpy, drawable, ctx);
     if (ok)
-        made_current(ctx);
+        glc_preload_made_current(ctx);
     return ok;
 }
 
@@ -798,7 +700,7 @@ GLCOHERENT_EXPORT Bool_ glXMakeContextCurrent(Display_ *dpy, XID_ draw, XID_ rea
         return 0;
     Bool_ ok = real(dpy, draw, read, ctx);
     if (ok)
-        made_current(ctx);
+        glc_preload_made_current(ctx);
     return ok;
 }
 
@@ -809,7 +711,7 @@ GLCOHERENT_EXPORT void glXDestroyContext(Display_ *dpy, GLXContext_ ctx)
     if (!real)
         return;
     real(dpy, ctx);
-    context_destroyed(ctx);
+    glc_preload_context_destroyed(ctx);
 }
 
 static void *hook_fn(int i)
@@ -927,7 +829,7 @@ GLCOHERENT_EXPORT glcoherent_instance *glcoherent_preload_instance(void);
 
 glcoherent_instance *glcoherent_preload_instance(void)
 {
-    return ensure_instance();
+    return glc_preload_ensure_instance();
 }
 
 /* ---- statistics at exit (stats.c), constructor -------------------------------------------------------------- */
@@ -960,7 +862,7 @@ __attribute__((constructor)) static void interpose_init(void)
      * only: the GL libraries may not be initialised yet. */
     if (any_gl_loaded()) {
         t_symbols_only = 1;
-        ensure_instance();
+        glc_preload_ensure_instance();
         t_symbols_only = 0;
     }
 }
