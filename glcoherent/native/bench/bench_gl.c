@@ -453,6 +453,59 @@ static int setup_pressure(glc_bench *b)
     return 0;
 }
 
+/* Objects, buffer and initial contents of the workload. 0 or -errno (message in b->err). */
+static int setup_workload(glc_bench *b, const glc_bench_params *params)
+{
+    int rc;
+    uint32_t w = params->workload;
+    if (w == GLC_BENCH_PRESSURE)
+        return setup_pressure(b);
+    if (w == GLC_BENCH_POLL) {
+        b->size = 16; /* two 64-bit words: the result and its availability */
+    } else if (b->size < PAGE || b->size % 64) {
+        return fail(b, -EINVAL, "buffer size %zu must be >= 4096 and a multiple of 64", b->size);
+    }
+    rc = make_target(b);
+    if (rc)
+        return rc;
+    b->prog = program(b, w == GLC_BENCH_BULK ? params->vs_ssbo_source : params->vs_source,
+                      params->fs_source);
+    if (!b->prog)
+        return -EINVAL;
+    rc = make_buffer(b);
+    if (rc)
+        return rc;
+    int from_buffer = w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY || w == GLC_BENCH_SPARSE ||
+                      w == GLC_BENCH_IDLE;
+    vertex_source(b, from_buffer);
+    if (w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY) {
+        b->segments = params->segments ? params->segments : 1;
+        if (b->segments > MAX_SEGMENTS)
+            b->segments = MAX_SEGMENTS;
+        b->seg_bytes = b->size / b->segments;
+        if (!params->op_bytes || b->seg_bytes % params->op_bytes || params->op_bytes % 16)
+            return fail(b, -EINVAL, "ring segment %zu is not a multiple of the append size %u",
+                        b->seg_bytes, params->op_bytes);
+        b->size = b->seg_bytes * b->segments;
+    }
+    if (w == GLC_BENCH_READBACK) {
+        rc = setup_readback(b);
+    } else if (w == GLC_BENCH_POLL) {
+        b->gl.GenQueries(1, &b->query);
+        memset(b->w, 0, 16);
+        before_draw(b);
+    } else {
+        if (w == GLC_BENCH_BULK)
+            rc = setup_bulk(b);
+        initial_fill(b);
+    }
+    b->gl.Finish();
+    GLenum e = b->gl.GetError();
+    if (!rc && e != GL_NO_ERROR)
+        rc = fail(b, -EIO, "GL error 0x%x during setup", e);
+    return rc;
+}
+
 int glc_bench_create(const glc_bench_gl *gl, const glc_bench_params *params, glc_bench **out,
                      char *err, size_t errlen)
 {
@@ -482,61 +535,7 @@ int glc_bench_create(const glc_bench_gl *gl, const glc_bench_params *params, glc
     while (b->gl.GetError() != GL_NO_ERROR)
         ;
 
-    int rc = 0;
-    uint32_t w = params->workload;
-    if (w == GLC_BENCH_PRESSURE) {
-        rc = setup_pressure(b);
-        goto done;
-    }
-    if (w == GLC_BENCH_POLL) {
-        b->size = 16; /* two 64-bit words: the result and its availability */
-    } else if (b->size < PAGE || b->size % 64) {
-        rc = fail(b, -EINVAL, "buffer size %zu must be >= 4096 and a multiple of 64", b->size);
-        goto done;
-    }
-    rc = make_target(b);
-    if (rc)
-        goto done;
-    b->prog = program(b, w == GLC_BENCH_BULK ? params->vs_ssbo_source : params->vs_source,
-                      params->fs_source);
-    if (!b->prog) {
-        rc = -EINVAL;
-        goto done;
-    }
-    rc = make_buffer(b);
-    if (rc)
-        goto done;
-    int from_buffer = w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY || w == GLC_BENCH_SPARSE ||
-                      w == GLC_BENCH_IDLE;
-    vertex_source(b, from_buffer);
-    if (w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY) {
-        b->segments = params->segments ? params->segments : 1;
-        if (b->segments > MAX_SEGMENTS)
-            b->segments = MAX_SEGMENTS;
-        b->seg_bytes = b->size / b->segments;
-        if (!params->op_bytes || b->seg_bytes % params->op_bytes || params->op_bytes % 16) {
-            rc = fail(b, -EINVAL, "ring segment %zu is not a multiple of the append size %u",
-                      b->seg_bytes, params->op_bytes);
-            goto done;
-        }
-        b->size = b->seg_bytes * b->segments;
-    }
-    if (w == GLC_BENCH_READBACK) {
-        rc = setup_readback(b);
-    } else if (w == GLC_BENCH_POLL) {
-        b->gl.GenQueries(1, &b->query);
-        memset(b->w, 0, 16);
-        before_draw(b);
-    } else {
-        if (w == GLC_BENCH_BULK)
-            rc = setup_bulk(b);
-        initial_fill(b);
-    }
-    b->gl.Finish();
-    GLenum e = b->gl.GetError();
-    if (!rc && e != GL_NO_ERROR)
-        rc = fail(b, -EIO, "GL error 0x%x during setup", e);
-done:
+    int rc = setup_workload(b, params);
     if (rc) {
         if (err)
             snprintf(err, errlen, "%s", b->err[0] ? b->err : "setup failed");

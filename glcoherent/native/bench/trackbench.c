@@ -57,6 +57,89 @@ static void *map_buffer(size_t bytes, unsigned flags)
 
 #define BENCH_MAX_REPS 64
 
+/* Byte offsets of the pages in write order (shuffled when `random`); NULL without memory. */
+static size_t *write_order(size_t pages, size_t page, int random)
+{
+    size_t *order = malloc(pages * sizeof *order);
+    if (!order)
+        return NULL;
+    for (size_t i = 0; i < pages; i++)
+        order[i] = i * page;
+    if (random) {
+        uint64_t x = 0x9e3779b97f4a7c15ull;
+        for (size_t i = pages - 1; i > 0; i--) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            size_t j = (size_t)(x % (i + 1));
+            size_t tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+    }
+    return order;
+}
+
+/* reps x (write every page in order, collect, collect again clean): per-page write time and
+ * the two collect times of each repetition. 0 or the collect's -errno. */
+static int time_reps(glc_region *r, volatile unsigned char *mem, const size_t *order,
+                     size_t pages, size_t page, unsigned reps, double *w, double *cd, double *cc,
+                     glc_trackbench_result *out)
+{
+    for (unsigned k = 0; k < reps; k++) {
+        double t0 = now_ns();
+        for (size_t i = 0; i < pages; i++)
+            mem[order[i]] = (unsigned char)(k + 2);
+        double t1 = now_ns();
+        uint64_t reported = 0;
+        long n = glc_region_collect(r, count_run, &reported);
+        double t2 = now_ns();
+        if (n < 0)
+            return (int)n;
+        out->pages_reported += reported / page;
+        uint64_t dummy = 0;
+        double t3 = now_ns();
+        n = glc_region_collect(r, count_run, &dummy);
+        double t4 = now_ns();
+        if (n < 0)
+            return (int)n;
+        w[k] = (t1 - t0) / (double)pages;
+        cd[k] = t2 - t1;
+        cc[k] = t4 - t3;
+    }
+    return 0;
+}
+
+/* Best memcpy bandwidth (bytes/s) of `passes` copies of src into dst, the first not counted
+ * (it warms the TLB and caches). */
+static double copy_bw(void *dst, const void *src, size_t bytes, unsigned passes)
+{
+    double best = 0;
+    for (unsigned k = 0; k < passes; k++) {
+        double t0 = now_ns();
+        memcpy(dst, src, bytes);
+        double t1 = now_ns();
+        __asm__ __volatile__("" : : "r"(dst) : "memory");
+        double bw = (double)bytes / ((t1 - t0) * 1e-9);
+        if (k > 0 && bw > best)
+            best = bw;
+    }
+    return best;
+}
+
+/* Best memcpy bandwidth (bytes/s) from src into a fresh buffer of the same size over reps + 1
+ * passes (the first warms the TLB and caches); 0 if no buffer. */
+static double memcpy_bw(const void *src, size_t bytes, unsigned reps)
+{
+    unsigned char *dst = map_buffer(bytes, 0);
+    if (dst == MAP_FAILED)
+        return 0;
+    memset(dst, 0, bytes);
+    double best = copy_bw(dst, src, bytes, reps + 1);
+    munmap(dst, bytes);
+    return best;
+}
+
 int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsigned reps,
                        glc_trackbench_result *out)
 {
@@ -100,55 +183,15 @@ int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsi
         return out->error = rc;
     }
 
-    /* Byte offsets of the pages in write order. */
-    size_t *order = malloc(pages * sizeof *order);
+    size_t *order = write_order(pages, page, flags & GLC_TRACKBENCH_RANDOM);
     if (!order) {
         glc_region_destroy(r);
         munmap((void *)mem, bytes);
         glc_tracker_destroy(t);
         return out->error = -ENOMEM;
     }
-    for (size_t i = 0; i < pages; i++)
-        order[i] = i * page;
-    if (flags & GLC_TRACKBENCH_RANDOM) {
-        uint64_t x = 0x9e3779b97f4a7c15ull;
-        for (size_t i = pages - 1; i > 0; i--) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            size_t j = (size_t)(x % (i + 1));
-            size_t tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-        }
-    }
-
     double w[BENCH_MAX_REPS], cd[BENCH_MAX_REPS], cc[BENCH_MAX_REPS];
-    for (unsigned k = 0; k < reps; k++) {
-        double t0 = now_ns();
-        for (size_t i = 0; i < pages; i++)
-            mem[order[i]] = (unsigned char)(k + 2);
-        double t1 = now_ns();
-        uint64_t reported = 0;
-        long n = glc_region_collect(r, count_run, &reported);
-        double t2 = now_ns();
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        out->pages_reported += reported / page;
-        uint64_t dummy = 0;
-        double t3 = now_ns();
-        n = glc_region_collect(r, count_run, &dummy);
-        double t4 = now_ns();
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        w[k] = (t1 - t0) / (double)pages;
-        cd[k] = t2 - t1;
-        cc[k] = t4 - t3;
-    }
+    rc = time_reps(r, mem, order, pages, page, reps, w, cd, cc, out);
     free(order);
     glc_track_stats st;
     glc_region_get_stats(r, &st);
@@ -164,23 +207,7 @@ int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsi
         out->scan_dirty_ns_per_mib = out->collect_dirty_ns / mib;
         out->scan_clean_ns_per_mib = out->collect_clean_ns / mib;
 
-        /* memcpy between two buffers of the same size (already populated). */
-        unsigned char *dst = map_buffer(bytes, 0);
-        if (dst != MAP_FAILED) {
-            memset(dst, 0, bytes);
-            double best = 0;
-            for (unsigned k = 0; k < reps + 1; k++) {
-                double t0 = now_ns();
-                memcpy(dst, (const void *)mem, bytes);
-                double t1 = now_ns();
-                __asm__ __volatile__("" : : "r"(dst) : "memory");
-                double bw = (double)bytes / ((t1 - t0) * 1e-9);
-                if (k > 0 && bw > best) /* the first pass warms the TLB/caches */
-                    best = bw;
-            }
-            out->memcpy_bytes_per_s = best;
-            munmap(dst, bytes);
-        }
+        out->memcpy_bytes_per_s = memcpy_bw((const void *)mem, bytes, reps);
     }
     munmap((void *)mem, bytes);
     return out->error = rc;
@@ -269,6 +296,115 @@ static size_t scen_write(scen_state *s)
     }
 }
 
+/* The scenario's timings: per repetition (native cycle, tracked cycle, its collect part) and
+ * per cycle (the first per_cap cycles of each repetition, for the median and the p99). */
+typedef struct scen_timing {
+    double nat[BENCH_MAX_REPS], tot[BENCH_MAX_REPS], col[BENCH_MAX_REPS];
+    double *per, *cper;
+    size_t per_cap;
+    glc_track_stats s0, s1; /* region statistics after the warm-up repetition, at the end */
+    uint64_t copied0;       /* bytes copied by the warm-up repetition */
+} scen_timing;
+
+/* Fill the region: through the tracked view (POPULATE: its page tables filled), or like a
+ * shadow, through another view, so that the tracked view's page tables fill as the client
+ * touches pages. */
+static void fill_views(unsigned char *mem, size_t bytes, unsigned flags)
+{
+    if (flags & GLC_TRACKBENCH_POPULATE) {
+        memset(mem, 1, bytes);
+        return;
+    }
+    unsigned char *other = mremap(mem, 0, bytes, MREMAP_MAYMOVE);
+    if (other == MAP_FAILED) {
+        memset(mem, 1, bytes);
+    } else {
+        memset(other, 1, bytes);
+        munmap(other, bytes);
+    }
+}
+
+/* Native: the writes alone, same clock reads. Returns the bytes one cycle writes. */
+static size_t time_native(scen_state *st, uint64_t cycles, unsigned reps, scen_timing *tm)
+{
+    size_t written = 0;
+    for (unsigned k = 0; k <= reps; k++) {
+        double sum = 0;
+        double t0 = now_ns();
+        for (uint64_t c = 0; c < cycles; c++) {
+            written = scen_write(st);
+            double t1 = now_ns();
+            __asm__ __volatile__("" : : "r"(st->mem) : "memory");
+            double t2 = now_ns();
+            sum += t2 - t0;
+            t0 = t2;
+            (void)t1;
+        }
+        if (k > 0)
+            tm->nat[k - 1] = sum / (double)cycles;
+    }
+    return written;
+}
+
+/* Tracked: the writes, then collect when maybe_dirty says so. 0 or the collect's -errno. */
+static int time_tracked(glc_region *r, scen_state *st, scen_copy *cp, uint64_t cycles,
+                        unsigned reps, scen_timing *tm)
+{
+    glc_region_get_stats(r, &tm->s0);
+    for (unsigned k = 0; k <= reps; k++) {
+        if (k == 1) {
+            glc_region_get_stats(r, &tm->s0);
+            tm->copied0 = cp->bytes;
+        }
+        double sum = 0, csum = 0;
+        double t0 = now_ns();
+        for (uint64_t c = 0; c < cycles; c++) {
+            scen_write(st);
+            double t1 = now_ns();
+            if (glc_region_maybe_dirty(r)) {
+                long n = glc_region_collect(r, scen_copy_run, cp);
+                if (n < 0)
+                    return (int)n;
+            }
+            double t2 = now_ns();
+            sum += t2 - t0;
+            csum += t2 - t1;
+            if (k > 0 && tm->per && c < tm->per_cap) {
+                tm->per[(size_t)(k - 1) * tm->per_cap + c] = t2 - t0;
+                tm->cper[(size_t)(k - 1) * tm->per_cap + c] = t2 - t1;
+            }
+            t0 = t2;
+        }
+        if (k > 0) {
+            tm->tot[k - 1] = sum / (double)cycles;
+            tm->col[k - 1] = csum / (double)cycles;
+        }
+    }
+    glc_region_get_stats(r, &tm->s1);
+    return 0;
+}
+
+static void scen_results(glc_trackbench_scen_result *out, scen_timing *tm, uint64_t cycles,
+                         unsigned reps, uint64_t copied)
+{
+    double n_cycles = (double)cycles * reps;
+    out->native_ns = median(tm->nat, reps);
+    out->cycle_ns = median(tm->tot, reps);
+    out->collect_ns = median(tm->col, reps);
+    out->overhead_ns = out->cycle_ns - out->native_ns;
+    out->faults_per_cycle = (double)(tm->s1.write_faults - tm->s0.write_faults) / n_cycles;
+    out->scans_per_cycle = (double)(tm->s1.scans - tm->s0.scans) / n_cycles;
+    out->bytes_copied_per_cycle = (double)(copied - tm->copied0) / n_cycles;
+    if (tm->per && tm->cper) {
+        size_t n = tm->per_cap * reps;
+        qsort(tm->per, n, sizeof *tm->per, cmp_double);
+        qsort(tm->cper, n, sizeof *tm->cper, cmp_double);
+        out->cycle_median_ns = tm->per[n / 2];
+        out->collect_median_ns = tm->cper[n / 2];
+        out->cycle_p99_ns = tm->per[n * 99 / 100];
+    }
+}
+
 int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
                             size_t region_bytes, size_t op_bytes, size_t ops, uint64_t cycles,
                             unsigned reps, glc_trackbench_scen_result *out)
@@ -301,7 +437,7 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
     out->kind = (int32_t)glc_tracker_kind_of(t);
 
     size_t plen = op_bytes > page ? op_bytes : page;
-    double *per = NULL, *cper = NULL;
+    scen_timing tm = {.per = NULL};
     unsigned char *pattern = malloc(plen);
     unsigned char *mem = map_buffer(region_bytes, GLC_TRACKBENCH_MEMFD);
     unsigned char *dst = map_buffer(region_bytes, 0);
@@ -312,42 +448,12 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
     for (size_t i = 0; i < plen; i++)
         pattern[i] = (unsigned char)(i * 7 + 1);
     memset(dst, 1, region_bytes);
-    if (flags & GLC_TRACKBENCH_POPULATE) {
-        memset(mem, 1, region_bytes); /* through the tracked view: its page tables filled */
-    } else {
-        /* Like a shadow: filled through another view; the tracked view's page tables fill
-         * as the client touches pages. */
-        unsigned char *other = mremap(mem, 0, region_bytes, MREMAP_MAYMOVE);
-        if (other == MAP_FAILED) {
-            memset(mem, 1, region_bytes);
-        } else {
-            memset(other, 1, region_bytes);
-            munmap(other, region_bytes);
-        }
-    }
+    fill_views(mem, region_bytes, flags);
 
     scen_state st = {.scenario = scenario, .mem = mem, .bytes = region_bytes, .page = page,
                      .op_bytes = op_bytes, .ops = ops, .rng = 0x9e3779b97f4a7c15ull,
                      .pattern = pattern};
-    double nat[BENCH_MAX_REPS], tot[BENCH_MAX_REPS], col[BENCH_MAX_REPS];
-    size_t written = 0;
-
-    /* Native: the writes alone, same clock reads. */
-    for (unsigned k = 0; k <= reps; k++) {
-        double sum = 0;
-        double t0 = now_ns();
-        for (uint64_t c = 0; c < cycles; c++) {
-            written = scen_write(&st);
-            double t1 = now_ns();
-            __asm__ __volatile__("" : : "r"(mem) : "memory");
-            double t2 = now_ns();
-            sum += t2 - t0;
-            t0 = t2;
-            (void)t1;
-        }
-        if (k > 0)
-            nat[k - 1] = sum / (double)cycles;
-    }
+    size_t written = time_native(&st, cycles, reps, &tm);
 
     long maps_before = glc_count_mappings();
     glc_region *r = NULL;
@@ -360,86 +466,26 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
     /* The cursor and the random sequence go on: the tracked run writes pages the native run
      * did not, with the same chance of finding them in the page tables. */
     scen_copy cp = {.src = mem, .dst = dst};
-    size_t per_cap = cycles < 100000 ? (size_t)cycles : 100000;
-    per = malloc(per_cap * reps * sizeof *per);
-    cper = malloc(per_cap * reps * sizeof *cper);
-    glc_track_stats s0, s1;
-    glc_region_get_stats(r, &s0);
-    uint64_t copied0 = 0;
-    for (unsigned k = 0; k <= reps; k++) {
-        if (k == 1) {
-            glc_region_get_stats(r, &s0);
-            copied0 = cp.bytes;
-        }
-        double sum = 0, csum = 0;
-        double t0 = now_ns();
-        for (uint64_t c = 0; c < cycles; c++) {
-            scen_write(&st);
-            double t1 = now_ns();
-            if (glc_region_maybe_dirty(r)) {
-                long n = glc_region_collect(r, scen_copy_run, &cp);
-                if (n < 0) {
-                    rc = (int)n;
-                    break;
-                }
-            }
-            double t2 = now_ns();
-            sum += t2 - t0;
-            csum += t2 - t1;
-            if (k > 0 && per && c < per_cap) {
-                per[(size_t)(k - 1) * per_cap + c] = t2 - t0;
-                cper[(size_t)(k - 1) * per_cap + c] = t2 - t1;
-            }
-            t0 = t2;
-        }
-        if (rc)
-            break;
-        if (k > 0) {
-            tot[k - 1] = sum / (double)cycles;
-            col[k - 1] = csum / (double)cycles;
-        }
-    }
-    glc_region_get_stats(r, &s1);
+    tm.per_cap = cycles < 100000 ? (size_t)cycles : 100000;
+    tm.per = malloc(tm.per_cap * reps * sizeof *tm.per);
+    tm.cper = malloc(tm.per_cap * reps * sizeof *tm.cper);
+    rc = time_tracked(r, &st, &cp, cycles, reps, &tm);
     long maps_after = glc_count_mappings();
     glc_region_destroy(r);
     if (rc)
         goto out_free;
 
-    double n_cycles = (double)cycles * reps;
-    out->native_ns = median(nat, reps);
-    out->cycle_ns = median(tot, reps);
-    out->collect_ns = median(col, reps);
-    out->overhead_ns = out->cycle_ns - out->native_ns;
-    out->faults_per_cycle = (double)(s1.write_faults - s0.write_faults) / n_cycles;
-    out->scans_per_cycle = (double)(s1.scans - s0.scans) / n_cycles;
-    out->bytes_copied_per_cycle = (double)(cp.bytes - copied0) / n_cycles;
+    scen_results(out, &tm, cycles, reps, cp.bytes);
     out->vma_delta = maps_before >= 0 && maps_after >= 0 ? maps_after - maps_before : 0;
-    if (per && cper) {
-        size_t n = per_cap * reps;
-        qsort(per, n, sizeof *per, cmp_double);
-        qsort(cper, n, sizeof *cper, cmp_double);
-        out->cycle_median_ns = per[n / 2];
-        out->collect_median_ns = cper[n / 2];
-        out->cycle_p99_ns = per[n * 99 / 100];
-    }
-
     /* memcpy bandwidth: the region into dst, best of a few (warm). */
-    double best = 0;
-    for (unsigned k = 0; k < 4; k++) {
-        double t0 = now_ns();
-        memcpy(dst, mem, region_bytes);
-        double t1 = now_ns();
-        __asm__ __volatile__("" : : "r"(dst) : "memory");
-        double bw = (double)region_bytes / ((t1 - t0) * 1e-9);
-        if (k > 0 && bw > best)
-            best = bw;
-    }
-    out->memcpy_bytes_per_s = best;
-    out->floor_ns = best > 0 ? (double)written / best * 1e9 : 0;
+    out->memcpy_bytes_per_s = copy_bw(dst, mem, region_bytes, 4);
+    out->floor_ns = out->memcpy_bytes_per_s > 0
+                        ? (double)written / out->memcpy_bytes_per_s * 1e9
+                        : 0;
 
 out_free:
-    free(per);
-    free(cper);
+    free(tm.per);
+    free(tm.cper);
     if (dst != MAP_FAILED && dst)
         munmap(dst, region_bytes);
     if (mem != MAP_FAILED && mem)

@@ -725,6 +725,25 @@ static void load_nonzero(glc_shadow *sh, const uint8_t *src, size_t len)
         glc_shadow_load(sh, run, src + run, len - run);
 }
 
+/* Group lock held: add m to the group's mappings. 0, or -ENOMEM. */
+static int group_add_map(glc_group *g, glc_map *m)
+{
+    if (g->nmaps == g->capmaps) {
+        size_t cap = g->capmaps ? g->capmaps * 2 : 16;
+        glc_map **v = realloc(g->maps, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        g->maps = v;
+        g->capmaps = cap;
+    }
+    g->maps[g->nmaps++] = m;
+    if (flushes(m))
+        STORE(g->nflush, g->nflush + 1);
+    if (candidate(m))
+        STORE(g->ncand, g->ncand + 1);
+    return 0;
+}
+
 void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsizeiptr length,
                       GLbitfield access, GLboolean (*unmap)(glc_ctx *, GLuint, GLenum),
                       GLenum target)
@@ -781,25 +800,14 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     if (old)
         remove_map(inst, g, old);
     m->gpu_writable = set_has(&g->writable, name);
-    if (g->nmaps == g->capmaps) {
-        size_t cap = g->capmaps ? g->capmaps * 2 : 16;
-        glc_map **v = realloc(g->maps, cap * sizeof *v);
-        if (!v) {
-            pthread_mutex_unlock(&g->lock);
-            glc_shadow_destroy(sh);
-            free(m);
-            unmap(c, name, target);
-            glc_push_error(c, GL_OUT_OF_MEMORY);
-            return NULL;
-        }
-        g->maps = v;
-        g->capmaps = cap;
+    if (group_add_map(g, m) != 0) {
+        pthread_mutex_unlock(&g->lock);
+        glc_shadow_destroy(sh);
+        free(m);
+        unmap(c, name, target);
+        glc_push_error(c, GL_OUT_OF_MEMORY);
+        return NULL;
     }
-    g->maps[g->nmaps++] = m;
-    if (flushes(m))
-        STORE(g->nflush, g->nflush + 1);
-    if (candidate(m))
-        STORE(g->ncand, g->ncand + 1);
     pthread_mutex_unlock(&g->lock);
     ADD(inst->shadowed_maps, 1);
     atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)m->client + (uint64_t)length);
