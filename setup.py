@@ -1,6 +1,7 @@
 """Build glue: the cffi extension (API mode, out-of-line) plus two plain shared libraries.
 
 - glcoherent/_native*.so        cffi module used by the Python package (core compiled in)
+- glcoherent/bench/_benchnative*.so  cffi module of the benchmark's C loops (not the product)
 - glcoherent/libglcoherent.so   the C API for GL layers that link it (glcoherent.h)
 - glcoherent/libglcoherent_preload.so  the LD_PRELOAD interposer (core + interpose.c)
 - glcoherent/demos/libcompat32.so  (x86-64 only) test and demo support, not part of glcoherent:
@@ -9,7 +10,6 @@
 Environment: GLCOHERENT_WERROR=1 adds -Werror, GLCOHERENT_SANITIZE=1 builds with ASan+UBSan.
 """
 
-import glob
 import os
 import platform
 import sys
@@ -19,14 +19,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-from setup_flags import native_flags
+from setup_flags import NATIVE, PRODUCT_LAYERS, layer_sources, native_flags
 
-NATIVE = "glcoherent/native"
-CORE_SOURCES = sorted(p for p in glob.glob(f"{NATIVE}/*.c") if not p.endswith("interpose.c"))
+CORE_SOURCES = layer_sources(*PRODUCT_LAYERS)
 PLAIN_LIBS = {"glcoherent.libglcoherent", "glcoherent.libglcoherent_preload",
               "glcoherent.demos.libcompat32"}
-
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -81,15 +78,15 @@ plain = [
         include_dirs=[NATIVE],
         extra_compile_args=cflags + ["-DGLC_BUILD_SHARED"],
         extra_link_args=ldflags + ["-Wl,-soname,libglcoherent.so",
-                                   f"-Wl,--version-script={NATIVE}/libglcoherent.map"],
+                                   f"-Wl,--version-script={NATIVE}/api/libglcoherent.map"],
     ),
     Extension(
         "glcoherent.libglcoherent_preload",
-        sources=CORE_SOURCES + [f"{NATIVE}/interpose.c"],
+        sources=CORE_SOURCES + layer_sources("preload"),
         include_dirs=[NATIVE],
         extra_compile_args=cflags + ["-DGLC_BUILD_SHARED", "-DGLC_BUILD_PRELOAD"],
         extra_link_args=ldflags + ["-Wl,-soname,libglcoherent_preload.so",
-                                   f"-Wl,--version-script={NATIVE}/interpose.map"],
+                                   f"-Wl,--version-script={NATIVE}/preload/interpose.map"],
     ),
 ]
 
@@ -108,7 +105,8 @@ if platform.machine() in ("x86_64", "AMD64"):
     ))
 
 setup(
-    cffi_modules=["glcoherent/_build_native.py:ffibuilder"],
+    cffi_modules=["glcoherent/_build_native.py:ffibuilder",
+                  "glcoherent/_build_native.py:benchbuilder"],
     ext_modules=plain,
     cmdclass={"build_ext": BuildExt},
 )

@@ -1,6 +1,21 @@
-"""Compiler flags shared by setup.py and the cffi builder (one place for the C build policy)."""
+"""Compiler flags and source lists shared by setup.py and the cffi builders (one place for the C
+build policy)."""
 
+import glob
 import os
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+# glcoherent/native/, relative to the repository root (setuptools wants relative source paths).
+NATIVE = "glcoherent/native"
+# The layers of the product, lowest first: every shipped library and the cffi module compile
+# these; preload/ adds the interposer, bench/ the benchmark loops.
+PRODUCT_LAYERS = ("core", "track", "gl", "api")
+
+
+def layer_sources(*layers: str) -> list:
+    """The .c files of the given layer folders of glcoherent/native, relative to the root."""
+    return sorted(os.path.relpath(p, ROOT) for layer in layers
+                  for p in glob.glob(os.path.join(ROOT, NATIVE, layer, "*.c")))
 
 
 def _on(name: str) -> bool:
@@ -8,7 +23,7 @@ def _on(name: str) -> bool:
 
 
 def native_flags(strict: bool = True):
-    """(cflags, ldflags) for glcoherent/native/*.c.
+    """(cflags, ldflags) for glcoherent/native/*/*.c.
 
     strict=False is for the cffi-generated wrapper unit, whose code is not ours.
     GLCOHERENT_WERROR=1 adds -Werror; GLCOHERENT_SANITIZE=1 adds ASan + UBSan.

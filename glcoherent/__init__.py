@@ -69,7 +69,7 @@ def _map_source_tree_packages() -> None:
     mapping = {f"{__name__}.{sub}": root / sub for sub in ("demos", "shaders")
                if not (here / sub).exists() and (root / sub / "__init__.py").is_file()}
     if mapping and not any(isinstance(f, _TopLevelPackages) for f in sys.meta_path):
-        sys.meta_path.append(_TopLevelPackages(mapping))
+        sys.meta_path.insert(0, _TopLevelPackages(mapping))
 
 
 _map_source_tree_packages()

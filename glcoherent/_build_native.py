@@ -1,11 +1,16 @@
-"""cffi builder (API mode, out-of-line): compiles glcoherent/native/*.c into glcoherent._native.
+"""cffi builders (API mode, out-of-line).
 
-The declarations exposed to Python live in glcoherent/native/cdef/*.cdef, one file per C module,
-so the binding stays next to the headers it mirrors.
+- ffibuilder: the product layers of glcoherent/native (core/, track/, gl/, api/) as
+  glcoherent._native, the module the Python package uses;
+- benchbuilder: the benchmark's C loops (native/bench/) with their own copy of the tracking layer
+  as glcoherent.bench._benchnative, so that no bench code is in the product modules.
+
+The declarations exposed to Python live in glcoherent/native/cdef/*.cdef (one file per C module,
+next to the headers they mirror); the bench's in glcoherent/native/bench/*.cdef.
 """
 
-import glob
 import os
+import re
 import sys
 
 from cffi import FFI
@@ -13,43 +18,69 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE = os.path.join(HERE, "native")
 sys.path.insert(0, os.path.dirname(HERE))
-from setup_flags import native_flags  # noqa: E402
+from setup_flags import PRODUCT_LAYERS, layer_sources, native_flags  # noqa: E402
 
-# Declaration order matters (later files use earlier types); unknown files come last.
-_ORDER = ["tracker", "arena", "shadow", "gl"]
-_cdefs = sorted(
-    glob.glob(os.path.join(NATIVE, "cdef", "*.cdef")),
-    key=lambda p: (_ORDER.index(os.path.basename(p)[:-5])
-                   if os.path.basename(p)[:-5] in _ORDER else len(_ORDER), p),
-)
-ffibuilder = FFI()
-for path in _cdefs:
-    with open(path) as f:
-        ffibuilder.cdef(f.read())
+# setuptools wants paths relative to the root (where setup.py runs).
+NATIVE_REL = os.path.relpath(NATIVE, os.path.dirname(HERE))
 
-_sources = sorted(
-    os.path.relpath(p, os.path.dirname(HERE))
-    for p in glob.glob(os.path.join(NATIVE, "*.c"))
-    if not p.endswith("interpose.c")
-)
-# Internal headers (kernel compat definitions, the GL layer's private structs) stay out of the
-# binding's translation unit.
-_PRIVATE = ("_internal.h", "uffd_compat.h", "sigsegv.h", "gl_layer.h")
-_headers = sorted(
-    os.path.basename(p)
-    for p in glob.glob(os.path.join(NATIVE, "*.h"))
-    if not p.endswith(_PRIVATE)
-)
-_cflags, _ldflags = native_flags(strict=False)
 
-ffibuilder.set_source(
+def stats_counters():
+    """The counter names of GLCOHERENT_STATS_COUNTERS in api/glcoherent.h, in order: the one
+    list of the statistics fields (the cdef of glcoherent_stats is expanded from it)."""
+    with open(os.path.join(NATIVE, "api", "glcoherent.h")) as f:
+        text = f.read()
+    start = text.index("#define GLCOHERENT_STATS_COUNTERS(X)")
+    end = text.index("\n\n", start)
+    return re.findall(r"X\((\w+)\)", text[start:end])
+
+
+def _expand(cdef_text):
+    fields = "\n    ".join(f"uint64_t {name};" for name in stats_counters())
+    return cdef_text.replace("@GLCOHERENT_STATS_COUNTERS@", fields)
+
+
+def make_builder(module, cdefs, headers, sources, include_dirs=(), native_dir=NATIVE_REL):
+    """An FFI for `module`: the cdef files in order (later ones use earlier types), a binding
+    unit that includes `headers` (relative to glcoherent/native, found in native_dir), the C
+    `sources`."""
+    ffi = FFI()
+    for path in cdefs:
+        with open(path) as f:
+            ffi.cdef(_expand(f.read()))
+    cflags, ldflags = native_flags(strict=False)
+    ffi.set_source(
+        module,
+        "\n".join(f'#include "{h}"' for h in headers),
+        sources=list(sources),
+        include_dirs=[native_dir, *include_dirs],
+        extra_compile_args=cflags,
+        extra_link_args=ldflags,
+    )
+    return ffi
+
+
+def cdef(name):
+    return os.path.join(NATIVE, "cdef", f"{name}.cdef")
+
+
+# The binding's translation unit includes the headers the cdefs mirror, and no internal header
+# (kernel compat definitions, the GL layer's private structs need GL headers).
+ffibuilder = make_builder(
     "glcoherent._native",
-    "\n".join(f'#include "{h}"' for h in _headers),
-    sources=_sources,
-    include_dirs=[os.path.relpath(NATIVE, os.path.dirname(HERE))],
-    extra_compile_args=_cflags,
-    extra_link_args=_ldflags,
+    [cdef(n) for n in ("tracker", "arena", "shadow", "gl")],
+    ["track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h", "api/glcoherent.h",
+     "api/loader.h"],
+    layer_sources(*PRODUCT_LAYERS),
+)
+
+benchbuilder = make_builder(
+    "glcoherent.bench._benchnative",
+    [cdef("tracker"), os.path.join(NATIVE, "bench", "trackbench.cdef"),
+     os.path.join(NATIVE, "bench", "bench_gl.cdef")],
+    ["track/tracker.h", "bench/trackbench.h", "bench/bench_gl.h"],
+    layer_sources("track", "bench"),
 )
 
 if __name__ == "__main__":
     ffibuilder.compile(verbose=True)
+    benchbuilder.compile(verbose=True)

@@ -45,7 +45,7 @@ def info_dict(limit: Optional[str] = None, tracker: Optional[str] = None) -> dic
         "requested_tracker": resolve_tracker(tracker),
         "library": str(PACKAGE_DIR / "libglcoherent.so"),
         "preload": str(PACKAGE_DIR / "libglcoherent_preload.so"),
-        "include": str(PACKAGE_DIR / "native"),
+        "include": str(PACKAGE_DIR / "native" / "api"),
     }
 
 
@@ -68,7 +68,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def pkgconfig_text() -> str:
     return (
         f"prefix={PACKAGE_DIR}\n"
-        "includedir=${prefix}/native\n"
+        "includedir=${prefix}/native/api\n"
         "libdir=${prefix}\n\n"
         "Name: glcoherent\n"
         "Description: Low-address persistent coherent OpenGL buffer mappings\n"
@@ -84,7 +84,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         sys.stdout.write(pkgconfig_text())
         return 0
     if args.cflags:
-        parts.append(f"-I{PACKAGE_DIR / 'native'}")
+        parts.append(f"-I{PACKAGE_DIR / 'native' / 'api'}")
     if args.libs:
         parts.append(f"-L{PACKAGE_DIR} -Wl,-rpath,{PACKAGE_DIR} -lglcoherent")
     if args.preload:

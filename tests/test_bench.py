@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from glcoherent._native import ffi, lib
 from glcoherent.bench import cli, workloads
+from glcoherent.bench._benchnative import ffi, lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UFFD_OK = bool(lib.glc_tracker_available(lib.GLC_TRACKER_UFFD))

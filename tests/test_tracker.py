@@ -1,4 +1,4 @@
-"""Dirty-page trackers (glcoherent/native/tracker*.c, sigsegv.c) through cffi, no GL.
+"""Dirty-page trackers (glcoherent/native/track/) through cffi, no GL.
 
 Backends: uffd (userfaultfd async write-protect + PAGEMAP_SCAN), mprotect (+ SIGSEGV), copy.
 Anything that may crash the interpreter (SIGSEGV chaining) runs in a subprocess.
@@ -6,6 +6,7 @@ Anything that may crash the interpreter (SIGSEGV chaining) runs in a subprocess.
 
 import ctypes
 import errno
+import glob
 import mmap
 import os
 import subprocess
@@ -14,11 +15,17 @@ import textwrap
 import threading
 import time
 
+import native_helpers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glcoherent._native import ffi, lib
+from glcoherent.bench import _benchnative as bench
+
+# The trackers under test are the test module's own copy of the tracking layer (with the C
+# helpers that look inside it); the trackbench tests use the bench module's copy.
+_T = native_helpers.load()
+ffi, lib = _T.ffi, _T.lib
 
 PAGE = mmap.PAGESIZE
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -195,7 +202,8 @@ def expected(backend, written, npages):
 def run_child(code, env=None, timeout=60):
     """Run CHILD_PRELUDE + code in a fresh interpreter (no faulthandler unless it enables it)."""
     full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env["PYTHONPATH"] = os.pathsep.join([ROOT, os.path.join(ROOT, "tests"),
+                                              full_env.get("PYTHONPATH", "")])
     full_env.pop("PYTHONFAULTHANDLER", None)
     if "libasan" in full_env.get("LD_PRELOAD", ""):
         # Under AddressSanitizer: let faults reach the handlers under test (and SIG_DFL)
@@ -215,7 +223,9 @@ def run_child(code, env=None, timeout=60):
 
 CHILD_PRELUDE = """
 import ctypes, mmap, os, sys
-from glcoherent._native import ffi, lib
+import native_helpers
+_T = native_helpers.load()
+ffi, lib = _T.ffi, _T.lib
 PAGE = mmap.PAGESIZE
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
@@ -744,20 +754,21 @@ def test_uffd_sentinel_window_params(track, sentinel_params):
 @needs_uffd
 def test_trackbench_scenarios_run():
     MiB = 1 << 20
-    cases = [(lib.GLC_SCEN_RING, 4 * MiB, 4096, 1, 200), (lib.GLC_SCEN_RING, 1 * MiB, 48, 1, 500),
-             (lib.GLC_SCEN_IDLE, 1 * MiB, 0, 0, 200), (lib.GLC_SCEN_SPARSE, 8 * MiB, 0, 16, 5),
-             (lib.GLC_SCEN_BULK, 1 * MiB, 0, 0, 3), (lib.GLC_SCEN_PERIODIC, 1 * MiB, 64, 4, 100)]
+    B = bench.lib
+    cases = [(B.GLC_SCEN_RING, 4 * MiB, 4096, 1, 200), (B.GLC_SCEN_RING, 1 * MiB, 48, 1, 500),
+             (B.GLC_SCEN_IDLE, 1 * MiB, 0, 0, 200), (B.GLC_SCEN_SPARSE, 8 * MiB, 0, 16, 5),
+             (B.GLC_SCEN_BULK, 1 * MiB, 0, 0, 3), (B.GLC_SCEN_PERIODIC, 1 * MiB, 64, 4, 100)]
     for sc, size, opb, ops, cycles in cases:
-        for kind, flags in [(lib.GLC_TRACKER_UFFD, 0),
-                            (lib.GLC_TRACKER_UFFD, lib.GLC_TRACKBENCH_SENTINEL),
-                            (lib.GLC_TRACKER_MPROTECT, 0), (lib.GLC_TRACKER_COPY, 0)]:
-            res = ffi.new("glc_trackbench_scen_result *")
-            rc = lib.glc_trackbench_scenario(kind, flags, sc, size, opb, ops, cycles, 2, res)
+        for kind, flags in [(B.GLC_TRACKER_UFFD, 0),
+                            (B.GLC_TRACKER_UFFD, B.GLC_TRACKBENCH_SENTINEL),
+                            (B.GLC_TRACKER_MPROTECT, 0), (B.GLC_TRACKER_COPY, 0)]:
+            res = bench.ffi.new("glc_trackbench_scen_result *")
+            rc = B.glc_trackbench_scenario(kind, flags, sc, size, opb, ops, cycles, 2, res)
             assert rc == 0 and res.error == 0, (sc, kind, flags, rc)
             assert res.cycle_ns > 0 and res.native_ns > 0
-            if sc == lib.GLC_SCEN_IDLE and flags:
+            if sc == B.GLC_SCEN_IDLE and flags:
                 assert res.scans_per_cycle == 0 and res.bytes_copied_per_cycle == 0
-            if sc == lib.GLC_SCEN_RING and opb == 4096 and kind != lib.GLC_TRACKER_COPY:
+            if sc == B.GLC_SCEN_RING and opb == 4096 and kind != B.GLC_TRACKER_COPY:
                 assert res.bytes_copied_per_cycle <= 1.6 * 4096
 
 
@@ -1261,8 +1272,8 @@ def test_segv_registry_delegates_to_preloaded_library():
 HELPER_C = r"""
 #include <stdint.h>
 #include <sys/mman.h>
-#include "sigsegv.h"
-#include "tracker.h"
+#include "track/sigsegv.h"
+#include "track/tracker.h"
 #define EXPORT __attribute__((visibility("default")))
 static void count(void *u, size_t off, size_t len) { (void)off; *(size_t *)u += len; }
 /* A second copy of the trackers: track 16 pages, write two, collect. Returns the bytes
@@ -1301,8 +1312,7 @@ def helper_so(tmp_path_factory):
     d = tmp_path_factory.mktemp("segv_helper")
     (d / "helper.c").write_text(HELPER_C)
     native = os.path.join(ROOT, "glcoherent", "native")
-    srcs = [os.path.join(native, f) for f in ("sigsegv.c", "tracker.c", "tracker_uffd.c",
-                                               "tracker_mprotect.c", "tracker_copy.c")]
+    srcs = sorted(glob.glob(os.path.join(native, "track", "*.c")))
     out = d / "libhelper.so"
     subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-fPIC", "-shared",
                     "-fvisibility=hidden", "-I", native, str(d / "helper.c"), *srcs,
@@ -1377,8 +1387,8 @@ def test_forked_child_does_not_steal_parent_pages(backend):
 
 @pytest.mark.parametrize("backend", ALL)
 def test_trackbench_runs(backend):
-    res = ffi.new("glc_trackbench_result *")
-    rc = lib.glc_trackbench_run(KINDS[backend], 256, lib.GLC_TRACKBENCH_MEMFD, 3, res)
+    res = bench.ffi.new("glc_trackbench_result *")
+    rc = bench.lib.glc_trackbench_run(KINDS[backend], 256, bench.lib.GLC_TRACKBENCH_MEMFD, 3, res)
     assert rc == 0 and res.error == 0
     assert res.kind == KINDS[backend]
     assert res.pages_reported == 3 * 256

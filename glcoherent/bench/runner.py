@@ -25,8 +25,10 @@ from typing import Callable, Dict, List, Optional
 
 from .. import __version__, core
 from .._config import resolve_limit
-from .._native import ffi, lib
+from .._native import ffi as core_ffi
+from .._native import lib as core_lib
 from ..gl import Instance
+from ._benchnative import ffi, lib
 from .workloads import MODES, TRACKER_MODES, VARIANT, Target, Workload
 
 GL_VENDOR, GL_RENDERER, GL_VERSION = 0x1F00, 0x1F01, 0x1F02
@@ -56,8 +58,8 @@ class GLTable:
 
     @classmethod
     def native(cls) -> GLTable:
-        return cls(lambda n: int(ffi.cast("uintptr_t",
-                                          lib.glc_builtin_get_proc(ffi.NULL, n.encode()))))
+        return cls(lambda n: int(core_ffi.cast(
+            "uintptr_t", core_lib.glc_builtin_get_proc(core_ffi.NULL, n.encode()))))
 
     @classmethod
     def of_instance(cls, inst: Instance) -> GLTable:
@@ -133,7 +135,7 @@ class ModeRun:
     def make_current(self, ctx_handle: int) -> None:
         if self.instance is not None:
             inst = self.instance
-            inst._api.make_current(inst._ptr, ffi.cast("void *", ctx_handle))
+            inst._api.make_current(inst._ptr, core_ffi.cast("void *", ctx_handle))
 
     def stats(self) -> Dict[str, int]:
         if self.instance is None:
@@ -367,7 +369,7 @@ class Runner:
                 r.bench.destroy()
                 r.bench = None
             if r.instance is not None:
-                r.instance._api.make_current(r.instance._ptr, ffi.NULL)
+                r.instance._api.make_current(r.instance._ptr, core_ffi.NULL)
                 r.instance.close()
                 r.instance = None
         result = {

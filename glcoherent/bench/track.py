@@ -1,6 +1,6 @@
 """`glcoherent bench track`: the cost of dirty tracking alone, per backend (no GL).
 
-Runs the C microbenchmark glc_trackbench_run (glcoherent/native/trackbench.c) on memfd memory
+Runs the C microbenchmark glc_trackbench_run (glcoherent/native/bench/trackbench.c) on memfd memory
 like a shadow's: first-write cost per tracked page (pages written in random order, so the
 mprotect backend cannot batch them, and in order), collect cost per MiB with nothing and with
 everything written, and memcpy bandwidth on a buffer of the same size.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from .. import core
-from .._native import ffi, lib
+from ._benchnative import ffi, lib
 
 # (report name, backend, extra flags)
 _BACKENDS: List[Tuple[str, str, int]] = [

@@ -1,6 +1,6 @@
 """The benchmark workloads and modes (docs: the performance brief, section "Workloads").
 
-Each workload is a C loop in glcoherent/native/bench_gl.c; this module holds its parameters,
+Each workload is a C loop in glcoherent/native/bench/bench_gl.c; this module holds its parameters,
 the bytes it must copy at least once per frame (for the copy floor), which modes apply and the
 target the project aims at.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
-from .._native import lib
+from ._benchnative import lib
 
 MiB = 1 << 20
 

@@ -21,9 +21,6 @@ import cffi
 
 from glcoherent._ext import ffi, lib
 
-INC = os.path.join(os.path.dirname(os.path.abspath(lib.__file__ if hasattr(lib, "__file__")
-                                                   else __file__)), "native", "gl_funcs.inc")
-
 GL_TYPES = """
 typedef unsigned int GLenum; typedef unsigned int GLbitfield; typedef unsigned int GLuint;
 typedef int GLint; typedef int GLsizei; typedef unsigned char GLboolean; typedef float GLfloat;
@@ -50,10 +47,8 @@ def entries(path: str):
 def main() -> int:
     import glcoherent
 
-    inc = os.path.join(os.path.dirname(os.path.abspath(glcoherent.__file__)), "native",
+    inc = os.path.join(os.path.dirname(os.path.abspath(glcoherent.__file__)), "native", "gl",
                        "gl_funcs.inc")
-    if not os.path.isfile(inc):
-        inc = INC
     tffi = cffi.FFI()
     tffi.cdef(GL_TYPES)
     scratch = tffi.new("char[65536]")

@@ -1,0 +1,64 @@
+/* core/policy.c [core layer] - see policy.h. */
+#include "core/policy.h"
+
+#include <stdlib.h>
+
+glc_policy_kind glc_policy_for(glc_tracker_kind kind)
+{
+    return kind == GLC_TRACKER_BEST ? GLC_POLICY_ADAPTIVE : GLC_POLICY_FIXED;
+}
+
+void glc_policy_init(glc_policy *p, glc_tracker_kind kind)
+{
+    *p = (glc_policy){.kind = glc_policy_for(kind)};
+}
+
+/* GLCOHERENT_KERNEL_WRITES=1: the program lets the kernel write into mapped buffers (read(2)
+ * straight into a persistent mapping). */
+static int kernel_writes(void)
+{
+    const char *v = getenv("GLCOHERENT_KERNEL_WRITES");
+    return v && *v && !(v[0] == '0' && v[1] == 0);
+}
+
+unsigned glc_policy_region_flags(const glc_policy *p, const glc_tracker *t, size_t map_len)
+{
+    if (p->kind != GLC_POLICY_ADAPTIVE || glc_tracker_kind_of(t) != GLC_TRACKER_UFFD)
+        return 0;
+    if (map_len < GLC_SENTINEL_MIN_BYTES || kernel_writes())
+        return 0;
+    return GLC_REGION_SENTINEL;
+}
+
+glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region, size_t map_len,
+                                         size_t dirty_pages, size_t total_pages)
+{
+    if (p->kind != GLC_POLICY_ADAPTIVE)
+        return GLC_POLICY_STAY;
+    if (!region) {
+        /* Copy mode: after the probe period, track again and measure. */
+        unsigned len = p->copy_len ? p->copy_len : GLC_SHADOW_COPY_PROBE;
+        return ++p->copy_flushes >= len ? GLC_POLICY_TO_TRACKED : GLC_POLICY_STAY;
+    }
+    p->tracked_flushes++;
+    p->hot_flushes = dirty_pages * 2 > total_pages ? p->hot_flushes + 1 : 0;
+    /* A small shadow that the tracker scans whole anyway (scattered, frequent writes) is
+     * cheaper to copy whole. */
+    int small_whole = map_len <= GLC_SHADOW_SMALL_COPY_BYTES && glc_region_scans_whole(region);
+    if (p->hot_flushes < GLC_SHADOW_HOT_FLUSHES && !small_whole)
+        return GLC_POLICY_STAY;
+    p->copy_flushes = 0;
+    /* Back in copy mode soon after a probe: probe half as often (up to a limit). */
+    if (p->copy_len && p->tracked_flushes < GLC_SHADOW_HOT_FLUSHES * 4)
+        p->copy_len = p->copy_len * 2 > GLC_SHADOW_COPY_PROBE_MAX ? GLC_SHADOW_COPY_PROBE_MAX
+                                                                  : p->copy_len * 2;
+    else
+        p->copy_len = GLC_SHADOW_COPY_PROBE;
+    return GLC_POLICY_TO_COPY;
+}
+
+void glc_policy_tracking_again(glc_policy *p)
+{
+    p->hot_flushes = 0;
+    p->tracked_flushes = 0;
+}

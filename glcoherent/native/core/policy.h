@@ -1,0 +1,82 @@
+/* core/policy.h [core layer] - the adaptive policy: how each shadow is tracked over its life.
+ *
+ * Two words, two ideas:
+ *   - the best available backend (GLC_TRACKER_BEST, track/tracker.h) is chosen once per tracker
+ *     from what the machine offers: uffd, else mprotect, else copy;
+ *   - the adaptive policy (GLC_POLICY_ADAPTIVE, here) is what a shadow follows when the user
+ *     asked for "auto" (GLC_TRACKER_BEST): per shadow and over its life it decides
+ *       (1) whether the shadow's region uses the uffd sentinel (glc_policy_region_flags),
+ *       (2) when a tracked shadow switches to whole copy and when it goes back to tracking to
+ *           measure again (glc_policy_after_flush).
+ *     Inside a sentinel region, the uffd backend runs the sentinel's own rules (hot windows,
+ *     pages copied blindly, whole scans after scattered writes, the fault-rate guard); their
+ *     tunables are listed at the top of track/sentinel.c.
+ * A shadow created for a named backend has the fixed policy: tracked by it for life (or copied
+ * whole for the copy backend), never switched.
+ *
+ * The policy only decides; the shadow (core/shadow.c) carries the decisions out.
+ */
+#ifndef GLC_POLICY_H
+#define GLC_POLICY_H
+
+#include <stddef.h>
+
+#include "track/tracker.h"
+
+/* Whole-copy switch: this many flushes in a row that each found more than half of the pages
+ * dirty send a tracked shadow to whole copy (no faults, no scans). */
+#define GLC_SHADOW_HOT_FLUSHES 3
+/* Copy mode lasts this many flushes, then the shadow is tracked again to measure. */
+#define GLC_SHADOW_COPY_PROBE 64
+/* ... doubling up to this while probes end in copy mode again within a few flushes. */
+#define GLC_SHADOW_COPY_PROBE_MAX 4096
+/* Smallest shadow (bytes, whole pages) that the adaptive policy tracks with the uffd sentinel.
+ * Measured (trackbench scenarios, 8 KiB to 16 MiB; idle, and 64-byte writes at random places
+ * every 1, 4, 16, 64 draws): with its fault-rate guard the sentinel never costs more per draw
+ * than a plain scan, and an idle or rarely written shadow costs a memory read instead of a
+ * scan (~0.8 us at 64 KiB, ~7 us at 16 MiB), so every size gets it. */
+#define GLC_SENTINEL_MIN_BYTES 4096u
+/* Adaptive shadows up to this size go to copy mode as soon as their tracker scans them whole
+ * (a whole copy of 64 KiB, ~0.6 us, is cheaper than a scan). */
+#define GLC_SHADOW_SMALL_COPY_BYTES (64u * 1024u)
+
+typedef enum glc_policy_kind {
+    GLC_POLICY_FIXED = 0,    /* the requested backend, for life */
+    GLC_POLICY_ADAPTIVE = 1, /* decisions (1) and (2) above */
+} glc_policy_kind;
+
+/* The policy of a shadow requested with `kind`: adaptive for GLC_TRACKER_BEST ("auto"). */
+glc_policy_kind glc_policy_for(glc_tracker_kind kind);
+
+/* One shadow's policy state. */
+typedef struct glc_policy {
+    glc_policy_kind kind;
+    unsigned hot_flushes;     /* consecutive flushes with > half the pages dirty */
+    unsigned copy_flushes;    /* flushes since entering copy mode */
+    unsigned copy_len;        /* flushes to stay in copy mode (0: GLC_SHADOW_COPY_PROBE) */
+    unsigned tracked_flushes; /* flushes since tracking (re)started */
+} glc_policy;
+
+void glc_policy_init(glc_policy *p, glc_tracker_kind kind);
+
+/* Flags (GLC_REGION_*) for a region of map_len bytes that a shadow creates on tracker t:
+ * GLC_REGION_SENTINEL for adaptive shadows on a uffd tracker from GLC_SENTINEL_MIN_BYTES up,
+ * unless GLCOHERENT_KERNEL_WRITES=1 (read at every call) says the program has the kernel write
+ * into mappings (read(2) into a read-only sentinel page fails with EFAULT). */
+unsigned glc_policy_region_flags(const glc_policy *p, const glc_tracker *t, size_t map_len);
+
+typedef enum glc_policy_action {
+    GLC_POLICY_STAY = 0,       /* keep the current mode */
+    GLC_POLICY_TO_COPY = 1,    /* drop the region: copy the shadow whole at every flush */
+    GLC_POLICY_TO_TRACKED = 2, /* create a region again (the shadow was just flushed whole) */
+} glc_policy_action;
+
+/* After a flush of a shadow of map_len bytes that found dirty_pages of its total_pages dirty;
+ * region: its tracked region, NULL in copy mode. */
+glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region, size_t map_len,
+                                         size_t dirty_pages, size_t total_pages);
+
+/* The shadow carried out GLC_POLICY_TO_TRACKED (its region exists again). */
+void glc_policy_tracking_again(glc_policy *p);
+
+#endif

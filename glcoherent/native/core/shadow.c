@@ -1,0 +1,426 @@
+/* core/shadow.c [core layer] - see shadow.h. */
+#include "core/shadow.h"
+
+#include "core/policy.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct glc_shadow {
+    glc_arena *arena;
+    glc_tracker *tracker;
+    glc_policy policy;        /* adaptive (GLC_TRACKER_BEST) or fixed: core/policy.h */
+    uint8_t *client_base;     /* page aligned, in the arena */
+    uint8_t *internal_base;   /* page aligned, anywhere */
+    size_t map_len;           /* pages * page size */
+    size_t lead, length;
+    size_t page;
+    glc_region *region;       /* NULL in copy mode */
+    unsigned region_flags;    /* GLC_REGION_* it was created with */
+    uint8_t *ref;             /* reference copy of the data range, merge mode only */
+    glc_shadow_stats st;
+    glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
+    glc_shadow *live_prev, *live_next; /* every live shadow, for fork() */
+};
+
+/* ---- fork() ----------------------------------------------------------------------------------
+ * Shadows are shared memory (a memfd), but a forked child of a native driver gets a private
+ * copy-on-write snapshot of each mapping. So in the child, every client view is replaced by a
+ * private copy of its contents at fork time: the child may read and write it without the
+ * parent seeing anything. (The child must not use GL, as with any driver.) posix_spawn and
+ * vfork do not run fork handlers and pay nothing. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static glc_shadow *live_head;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) { pthread_mutex_lock(&live_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&live_lock); }
+
+static void atfork_child(void)
+{
+    for (glc_shadow *s = live_head; s; s = s->live_next) {
+        void *copy = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (copy == MAP_FAILED)
+            continue; /* the view stays shared: documented fallback */
+        memcpy(copy, s->internal_base, s->map_len); /* the client view may be PROT_READ */
+        if (mremap(copy, s->map_len, s->map_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   s->client_base) == MAP_FAILED)
+            munmap(copy, s->map_len);
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void live_add(glc_shadow *s)
+{
+    pthread_once(&atfork_once, register_atfork);
+    pthread_mutex_lock(&live_lock);
+    s->live_next = live_head;
+    if (live_head)
+        live_head->live_prev = s;
+    live_head = s;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(glc_shadow *s)
+{
+    pthread_mutex_lock(&live_lock);
+    if (s->live_prev)
+        s->live_prev->live_next = s->live_next;
+    else
+        live_head = s->live_next;
+    if (s->live_next)
+        s->live_next->live_prev = s->live_prev;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* 1 if every byte of x is non-zero. */
+static inline int all_bytes_set(uint64_t x)
+{
+    const uint64_t lo = 0x0101010101010101ull, hi = 0x8080808080808080ull;
+    return ((x - lo) & ~x & hi) == 0;
+}
+
+size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base,
+                      glc_copy_fn fn, void *user)
+{
+    size_t i = 0, changed = 0;
+    while (i < len) {
+        while (i + 8 <= len && load64(ref + i) == load64(new_ + i))
+            i += 8;
+        while (i < len && ref[i] == new_[i])
+            i++;
+        if (i >= len)
+            break;
+        size_t j = i;
+        while (j + 8 <= len && all_bytes_set(load64(ref + j) ^ load64(new_ + j)))
+            j += 8;
+        while (j < len && ref[j] != new_[j])
+            j++;
+        /* ref first, then the destination from ref: a client write racing with this copy
+         * then differs from ref and goes down at the next flush. */
+        memcpy(ref + i, new_ + i, j - i);
+        if (fn)
+            fn(user, base + i, ref + i, j - i);
+        changed += j - i;
+        i = j;
+    }
+    return changed;
+}
+
+static int make_region(glc_shadow *s)
+{
+    unsigned flags = glc_policy_region_flags(&s->policy, s->tracker, s->map_len);
+    int rc = glc_region_create(s->tracker, s->client_base, s->map_len, flags, &s->region);
+    s->region_flags = rc == 0 ? flags : 0;
+    return rc;
+}
+
+int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
+                      size_t length, size_t lead, glc_shadow **out)
+{
+    *out = NULL;
+    size_t page = glc_page_size();
+    if (length == 0 || lead >= page)
+        return -EINVAL;
+    if (kind != GLC_TRACKER_COPY && !tracker)
+        return -EINVAL;
+    glc_shadow *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->arena = arena;
+    s->tracker = tracker;
+    glc_policy_init(&s->policy, kind);
+    s->page = page;
+    s->lead = lead;
+    s->length = length;
+    s->map_len = (lead + length + page - 1) & ~(page - 1);
+    s->st.length = length;
+
+    int rc;
+    int fd = memfd_create("glcoherent-shadow", MFD_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (ftruncate(fd, (off_t)s->map_len) != 0) {
+        rc = -errno;
+        close(fd);
+        goto fail;
+    }
+    int aerr = 0;
+    void *low = glc_arena_alloc(arena, s->map_len, &aerr);
+    if (!low) {
+        rc = aerr ? aerr : -ENOMEM;
+        close(fd);
+        goto fail;
+    }
+    void *cv = mmap(low, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (cv == MAP_FAILED) {
+        rc = -errno;
+        glc_arena_free(arena, low, s->map_len);
+        close(fd);
+        goto fail;
+    }
+    s->client_base = cv;
+    void *iv = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd); /* the two mappings keep the pages alive */
+    if (iv == MAP_FAILED) {
+        rc = -errno;
+        glc_arena_free(arena, low, s->map_len);
+        goto fail;
+    }
+    s->internal_base = iv;
+    madvise(s->client_base, s->map_len, MADV_NOHUGEPAGE);
+    madvise(s->internal_base, s->map_len, MADV_NOHUGEPAGE);
+
+    if (kind != GLC_TRACKER_COPY) {
+        rc = make_region(s);
+        if (rc) {
+            munmap(s->internal_base, s->map_len);
+            glc_arena_free(arena, s->client_base, s->map_len);
+            goto fail;
+        }
+    }
+    s->st.tracker = s->region ? (int32_t)glc_region_kind(s->region) : GLC_TRACKER_COPY;
+    live_add(s);
+    *out = s;
+    return 0;
+fail:
+    free(s);
+    return rc;
+}
+
+void glc_shadow_destroy(glc_shadow *s)
+{
+    if (!s)
+        return;
+    live_remove(s);
+    if (s->region)
+        glc_region_destroy(s->region);
+    munmap(s->internal_base, s->map_len);
+    glc_arena_free(s->arena, s->client_base, s->map_len);
+    free(s->ref);
+    free(s);
+}
+
+void *glc_shadow_client(const glc_shadow *s) { return s->client_base + s->lead; }
+void *glc_shadow_internal(const glc_shadow *s) { return s->internal_base + s->lead; }
+size_t glc_shadow_length(const glc_shadow *s) { return s->length; }
+uintptr_t glc_shadow_end(const glc_shadow *s) { return (uintptr_t)s->client_base + s->map_len; }
+int glc_shadow_merging(const glc_shadow *s) { return s->ref != NULL; }
+const glc_region *glc_shadow_region(const glc_shadow *s) { return s->region; }
+
+int glc_shadow_sentinel(const glc_shadow *s)
+{
+    return s->region && (s->region_flags & GLC_REGION_SENTINEL);
+}
+
+void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len)
+{
+    if (offset >= s->length)
+        return;
+    if (len > s->length - offset)
+        len = s->length - offset;
+    memcpy(s->internal_base + s->lead + offset, src, len);
+    if (s->ref)
+        memcpy(s->ref + offset, src, len);
+}
+
+int glc_shadow_maybe_dirty(const glc_shadow *s)
+{
+    return s->region ? glc_region_maybe_dirty(s->region) : 1;
+}
+
+/* ---- flush ------------------------------------------------------------------------------ */
+
+typedef struct flush_ctx {
+    glc_shadow *s;
+    glc_copy_fn fn;
+    void *user;
+    size_t bytes;
+    size_t pages;
+    int ref_then_dst; /* enable_merge step: ref <- shadow, dst <- ref, whole run */
+} flush_ctx;
+
+/* One data-relative run [off, off+len) to send. */
+static void send_run(flush_ctx *c, size_t off, size_t len)
+{
+    glc_shadow *s = c->s;
+    const uint8_t *data = s->internal_base + s->lead;
+    if (c->ref_then_dst) {
+        memcpy(s->ref + off, data + off, len);
+        c->fn(c->user, off, s->ref + off, len);
+        c->bytes += len;
+    } else if (s->ref) {
+        c->bytes += glc_diff_apply(s->ref + off, data + off, len, off, c->fn, c->user);
+    } else {
+        c->fn(c->user, off, data + off, len);
+        c->bytes += len;
+    }
+}
+
+static void on_dirty_run(void *user, size_t roff, size_t rlen)
+{
+    flush_ctx *c = user;
+    glc_shadow *s = c->s;
+    c->pages += (rlen + s->page - 1) / s->page;
+    size_t start = roff > s->lead ? roff - s->lead : 0;
+    size_t end = roff + rlen - s->lead;
+    if (roff + rlen <= s->lead)
+        return;
+    if (end > s->length)
+        end = s->length;
+    if (start < end)
+        send_run(c, start, end - start);
+}
+
+static void copy_to_ptr(void *user, size_t offset, const void *src, size_t length)
+{
+    memcpy((uint8_t *)user + offset, src, length);
+}
+
+/* Copy mode from now on: the region's statistics are kept, the region goes. */
+static void drop_region(glc_shadow *s)
+{
+    glc_track_stats ts;
+    glc_region_get_stats(s->region, &ts);
+    s->retired.write_faults += ts.write_faults;
+    s->retired.scans += ts.scans;
+    s->retired.pages_dirty += ts.pages_dirty;
+    glc_region_destroy(s->region);
+    s->region = NULL;
+}
+
+/* Carry out what the policy decides after a flush. */
+static void after_flush(glc_shadow *s, size_t dirty_pages)
+{
+    switch (glc_policy_after_flush(&s->policy, s->region, s->map_len, dirty_pages,
+                                   s->map_len / s->page)) {
+    case GLC_POLICY_TO_COPY:
+        drop_region(s);
+        s->st.mode_switches++;
+        break;
+    case GLC_POLICY_TO_TRACKED:
+        /* Everything was just sent, so the shadow is clean: track again and measure. */
+        if (make_region(s) == 0) {
+            glc_policy_tracking_again(&s->policy);
+            s->st.mode_switches++;
+        }
+        break;
+    case GLC_POLICY_STAY:
+        break;
+    }
+}
+
+long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user)
+{
+    flush_ctx c = {.s = s, .fn = fn, .user = user};
+    if (s->region) {
+        if (!glc_region_maybe_dirty(s->region))
+            return 0;
+        long n = glc_region_collect(s->region, on_dirty_run, &c);
+        if (n < 0)
+            return n;
+    } else {
+        c.pages = s->map_len / s->page;
+        send_run(&c, 0, s->length);
+    }
+    if (c.bytes) {
+        s->st.flushes++;
+        s->st.bytes_flushed += c.bytes;
+    }
+    after_flush(s, c.pages);
+    return (long)c.bytes;
+}
+
+long glc_shadow_flush(glc_shadow *s, void *dst)
+{
+    return glc_shadow_flush_cb(s, copy_to_ptr, dst);
+}
+
+int glc_shadow_enable_merge(glc_shadow *s, void *dst)
+{
+    if (s->ref)
+        return 0;
+    if (dst)
+        glc_shadow_flush(s, dst);
+    uint8_t *ref = malloc(s->length);
+    if (!ref)
+        return -ENOMEM;
+    memcpy(ref, s->internal_base + s->lead, s->length);
+    s->ref = ref;
+    /* Pages written between that flush and the snapshot: bring ref and dst in step, whole
+     * pages (nobody else has written the real buffer since the last exchange). */
+    if (dst && s->region) {
+        flush_ctx c = {.s = s, .fn = copy_to_ptr, .user = dst, .ref_then_dst = 1};
+        glc_region_collect(s->region, on_dirty_run, &c);
+        s->st.bytes_flushed += c.bytes;
+    }
+    s->st.merge = 1;
+    return 0;
+}
+
+/* ---- copy-back -------------------------------------------------------------------------- */
+
+static void write_internal(void *user, size_t offset, const void *src, size_t length)
+{
+    glc_shadow *s = user;
+    memcpy(s->internal_base + s->lead + offset, src, length);
+}
+
+long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t len)
+{
+    if (offset >= s->length)
+        return 0;
+    if (len > s->length - offset)
+        len = s->length - offset;
+    size_t n;
+    const uint8_t *from = (const uint8_t *)src + offset;
+    if (s->ref) {
+        n = glc_diff_apply(s->ref + offset, from, len, offset, write_internal, s);
+    } else {
+        memcpy(s->internal_base + s->lead + offset, from, len);
+        n = len;
+    }
+    s->st.copy_backs++;
+    s->st.bytes_read_back += n;
+    return (long)n;
+}
+
+void glc_shadow_get_stats(const glc_shadow *s, glc_shadow_stats *out)
+{
+    *out = s->st;
+    glc_track_stats ts = s->retired;
+    if (s->region) {
+        glc_track_stats cur;
+        glc_region_get_stats(s->region, &cur);
+        ts.write_faults += cur.write_faults;
+        ts.scans += cur.scans;
+        ts.pages_dirty += cur.pages_dirty;
+        ts.pages_tracked = cur.pages_tracked;
+    }
+    out->pages_tracked = ts.pages_tracked;
+    out->write_faults = ts.write_faults;
+    out->scans = ts.scans;
+    out->pages_dirty = ts.pages_dirty;
+    out->tracker = s->region ? (int32_t)glc_region_kind(s->region) : GLC_TRACKER_COPY;
+    out->merge = s->ref != NULL;
+}

@@ -1,0 +1,81 @@
+/* gl/dispatch.c - see gl/dispatch.h. */
+#include "gl/dispatch.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gl/layer.h"
+
+static const char *const slot_names[GLC_FN_COUNT] = {
+#define GLC_X(ret, name, params, args) #name,
+    GLC_GL_ALL(GLC_X)
+#undef GLC_X
+};
+
+static const size_t slot_offsets[GLC_FN_COUNT] = {
+#define GLC_X(ret, name, params, args) offsetof(glc_dispatch, name),
+    GLC_GL_ALL(GLC_X)
+#undef GLC_X
+};
+
+const char *glc_dispatch_name(unsigned i) { return i < GLC_FN_COUNT ? slot_names[i] : NULL; }
+size_t glc_dispatch_offset(unsigned i) { return slot_offsets[i]; }
+
+/* What a call to a function the driver does not have runs: returns 0 in every return register
+ * and ignores its arguments, like GLVND's no-op stubs. In assembly on x86-64, where that is
+ * exact for every GL signature (the caller owns its arguments); a C function elsewhere. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl glc_gl_noop\n"
+        ".hidden glc_gl_noop\n"
+        ".type glc_gl_noop, @function\n"
+        "glc_gl_noop:\n"
+        "\txorl %eax, %eax\n"
+        "\txorl %edx, %edx\n"
+        "\tpxor %xmm0, %xmm0\n"
+        "\tret\n"
+        ".size glc_gl_noop, .-glc_gl_noop\n");
+extern void glc_gl_noop(void);
+#define NOOP ((void *)glc_gl_noop)
+#else
+static intptr_t glc_gl_noop(void) { return 0; }
+#define NOOP ((void *)glc_gl_noop)
+#endif
+
+static void **slot(glc_dispatch *d, unsigned i)
+{
+    return (void **)((char *)d + slot_offsets[i]);
+}
+
+void glc_dispatch_init(glc_dispatch *d, void *(*get_proc)(void *, const char *), void *user,
+                       glcoherent_instance *inst)
+{
+    memset(d, 0, sizeof *d);
+    d->get_proc = get_proc;
+    d->get_proc_user = user;
+    d->inst = inst;
+    if (!get_proc)
+        return;
+    for (unsigned i = 0; i < GLC_FN_COUNT; i++)
+        __atomic_store_n(slot(d, i), get_proc(user, slot_names[i]), __ATOMIC_RELEASE);
+}
+
+void *glc_dispatch_resolve(glc_dispatch *d, unsigned i)
+{
+    if (i >= GLC_FN_COUNT)
+        return NOOP;
+    void *p = d->get_proc ? d->get_proc(d->get_proc_user, slot_names[i]) : NULL;
+    if (p) {
+        /* Racing threads store the same pointer. */
+        __atomic_store_n(slot(d, i), p, __ATOMIC_RELEASE);
+        return p;
+    }
+    if (!__atomic_exchange_n(&d->missing_logged[i], 1, __ATOMIC_ACQ_REL))
+        glc_log(d->inst, GLC_LOG_ERROR,
+                "%s: the driver has no such function (no GL, EGL or GLX library loaded yet, "
+                "or the driver does not expose it); the call does nothing and returns 0",
+                slot_names[i]);
+    return NOOP;
+}

@@ -1,0 +1,82 @@
+/* gl/group.h [GL layer] - the records of a share group: its mapped buffers, the names bound
+ * where shaders may write, the fences it waits on. Private to gl/ (layer.c keeps them, stats.c
+ * reads them). The group's mutex guards everything but the counters marked as read without it.
+ */
+#ifndef GLC_GL_GROUP_H
+#define GLC_GL_GROUP_H
+
+#include <stdatomic.h>
+
+#include "gl/layer.h"
+
+/* Atomic access to the instance's counters (gl/layer.h) and those of a share group below. */
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_acquire)
+#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_release)
+#define ADD(x, v) atomic_fetch_add_explicit(&(x), (v), memory_order_relaxed)
+
+/* One context's GPU writes to a mapping that no sync point has covered yet. A sync point covers
+ * the writes of the context that made it (glFinish, or the context a fence was made in) up to
+ * the write sequence number it was made at; ctx 0 stands for "any context" (writes of a
+ * destroyed context, or of more writer contexts than a mapping keeps apart). */
+typedef struct glc_writer {
+    uint64_t ctx;
+    uint64_t seq;
+} glc_writer;
+
+#define GLC_MAP_WRITERS 4
+
+struct glc_map {
+    GLuint name;
+    glc_shadow *shadow;        /* NULL: the driver pointer was already low, handed out as is */
+    uint8_t *driver;           /* driver pointer at the map offset */
+    uint8_t *client;
+    GLintptr offset;
+    GLsizeiptr length;
+    GLbitfield access;
+    int persistent;
+    int gpu_writable;          /* bound where shaders may write it */
+    int unloaded;              /* shadow not filled from the buffer at map (invalidated or
+                                * storage without data): contents undefined until merged */
+    int pending;               /* GPU writes not yet brought back */
+    GLintptr wlo, whi;         /* while pending: the mapping-relative byte range [wlo, whi)
+                                * those writes may have touched (copy-back looks only there) */
+    int flush_failed;          /* a flush of this mapping failed (logged once) */
+    glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
+    unsigned nwriters;
+};
+
+typedef struct name_set {
+    GLuint *v;
+    size_t n, cap;
+} name_set;
+
+typedef struct fence_rec {
+    GLsync sync;
+    uint64_t seq;              /* group write sequence when the fence was made */
+    uint64_t ctx;              /* id of the context it was made in */
+} fence_rec;
+
+struct glc_group {
+    pthread_mutex_t lock;
+    int refs;
+    glc_group *next;
+    glc_map **maps;            /* every live mapping of the group */
+    atomic_size_t nmaps;       /* written under the lock, read without it too */
+    size_t capmaps;
+    name_set writable;         /* names bound where shaders may write them */
+    fence_rec *fences;
+    size_t nfences, capfences;
+    uint64_t write_seq;        /* bumped by every GPU write to a persistent mapping */
+    atomic_size_t nflush;      /* persistent writable shadows (read without the lock) */
+    atomic_size_t ncand;       /* persistent mappings that shaders may write (ditto) */
+    atomic_size_t npending;    /* mappings with GPU writes to bring back (ditto) */
+    fence_rec *polls;          /* the layer's own polling fences, at most one per context */
+    size_t npolls, cappolls;
+};
+
+/* With the group lock held: a sync point made by context ctx at write sequence seq has
+ * signalled: bring back the mappings whose pending writes it covers (see glc_writer) and drop
+ * those writes (gl/layer.c; called by gl/sync.c). */
+void glc_group_cover(glc_group *g, uint64_t ctx, uint64_t seq);
+
+#endif

@@ -1,0 +1,158 @@
+/* gl/layer.h [GL layer] - the GL semantics of glcoherent (internal).
+ *
+ * The GL layer's header: what the API table (api/) and the interposer (preload/) use. gl/wrap.h,
+ * the name -> wrapper table, is its GL-header-free part (the cffi binding includes it).
+ *
+ * An instance owns the arena, the tracker, the driver dispatch table and the contexts. Contexts
+ * belong to share groups; a group owns the mapped-buffer records, the fence sequence map and the
+ * pending copy-backs, behind one mutex. The wrapped entry points (gl/wrap.c) find the current
+ * context through a thread-local pointer and call into this module.
+ *
+ * Pending GPU writes are kept per issuing context: a sync point covers only the writes of the
+ * context whose commands it waited for (glFinish: the calling context; a fence: the context it
+ * was made in, wherever it is waited), so one context's glFinish cannot mark another context's
+ * unfinished writes as done.
+ *
+ * The application's GL calls are forwarded to the driver with the application's own arguments
+ * (storage flags, map access bits), so all app-visible state and the driver's errors stay
+ * exactly the driver's; glcoherent only swaps the pointer a map returns for a low shadow and
+ * moves bytes between the two.
+ */
+#ifndef GLC_GL_LAYER_H
+#define GLC_GL_LAYER_H
+
+#define GL_GLEXT_LEGACY 1
+#include <GL/gl.h>
+#undef GL_GLEXT_LEGACY
+#include <GL/glext.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "api/glcoherent.h"
+#include "core/core.h"
+#include "track/tracker.h"
+
+#include "gl/complete.h"
+#include "gl/dispatch.h"
+
+typedef struct glc_group glc_group;
+typedef struct glc_ctx glc_ctx;
+typedef struct glc_map glc_map;
+
+struct glcoherent_instance {
+    glc_dispatch gl;
+    glc_arena *arena;
+    glc_tracker *tracker;          /* NULL when the tracker kind is COPY */
+    glc_tracker_kind kind;         /* kind persistent shadows get (BEST: adaptive policy) */
+    uint64_t limit;
+    glcoherent_config cfg;
+    pthread_mutex_t lock;          /* contexts list, groups list */
+    glc_ctx *contexts;
+    glc_group *groups;             /* live share groups (inst->lock) */
+    glcoherent_instance *next_instance;
+    /* global counters (atomics) */
+    atomic_size_t ngroups;         /* live share groups: 1 allows the fast path */
+    _Atomic uint64_t maps, persistent_maps, shadowed_maps, oom, max_mapped_end, merges;
+    _Atomic uint64_t retired_flushed, retired_read_back, retired_flushes, retired_copy_backs;
+    _Atomic uint64_t retired_faults, retired_scans, retired_switches;
+    glc_completion completion;     /* GPU results that arrive without GL traffic */
+};
+
+struct glc_ctx {
+    glcoherent_instance *inst;
+    void *native;
+    glc_group *group;
+    glc_ctx *next;
+    uint64_t id;                   /* unique, never reused: names the issuer of GPU writes */
+    /* Emulated errors, queued behind the driver's (drained first) so glGetError keeps order. */
+    GLenum errors[16];
+    unsigned nerrors;
+    int gl_version;                /* major * 10 + minor, 0 until known */
+};
+
+/* Thread's current context of any instance (NULL when none). Asks the host's get_current
+ * callback when one is configured (eglGetCurrentContext costs ~0.3 us through GLVND). */
+glc_ctx *glc_current(void);
+/* The same for per-draw calls: trusts the thread's last context while the instance has a
+ * single share group (then every context's commands see the same shadows, so a switch we did
+ * not see cannot misroute a flush); otherwise as glc_current. */
+glc_ctx *glc_current_fast(void);
+/* First live instance (the fallback dispatch for calls made with no known context). */
+glcoherent_instance *glc_first_instance(void);
+
+int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out);
+void glc_instance_destroy(glcoherent_instance *inst);
+void glc_context_created(glcoherent_instance *inst, void *native, void *share);
+void glc_context_destroyed(glcoherent_instance *inst, void *native);
+void glc_make_current(glcoherent_instance *inst, void *native);
+void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out);
+/* The same for exit paths: never waits more than about 50 ms for a lock another thread may
+ * hold. Returns 0, or 1 when some live shadows could not be counted. */
+int glc_get_stats_nowait(glcoherent_instance *inst, glcoherent_stats *out);
+/* Log levels, short names of the public GLCOHERENT_LOG_* (api/glcoherent.h). */
+enum {
+    GLC_LOG_DEBUG = GLCOHERENT_LOG_DEBUG,
+    GLC_LOG_INFO = GLCOHERENT_LOG_INFO,
+    GLC_LOG_WARN = GLCOHERENT_LOG_WARNING,
+    GLC_LOG_ERROR = GLCOHERENT_LOG_ERROR,
+};
+/* One log line at `level` (GLC_LOG_*): the instance's callback, else stderr (gl/log.c). */
+void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- what the wrappers call (the group lock is taken inside) ---- */
+
+/* Every wrapped call: give pending GPU writes a chance to come back (cheap when none). */
+void glc_poll(glc_ctx *c);
+/* Before any command that may read or write buffer memory: flush every dirty shadow. */
+void glc_flush_all(glc_ctx *c);
+/* Around a draw or dispatch: flush, and make buffers that shaders may write byte exact before;
+ * count them as GPU-written after. */
+void glc_before_draw(glc_ctx *c);
+void glc_after_draw(glc_ctx *c);
+/* Before a command that writes buffer `name` (0: unknown): flush, and make its shadow exact. */
+void glc_before_write(glc_ctx *c, GLuint name);
+/* After a command that wrote [offset, offset+size) of buffer `name` (size < 0: all of it). */
+void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
+/* Buffer currently bound to target in this context (0 when none or unknown target). */
+GLuint glc_bound_buffer(glc_ctx *c, GLenum target);
+/* A sync point that guarantees completion of everything this context issued so far
+ * (glFinish): GPU writes issued by other contexts of the group stay pending. */
+void glc_sync_all(glc_ctx *c);
+/* A fence became signalled: bring back writes issued before it. */
+void glc_fence_signalled(glc_ctx *c, GLsync sync);
+void glc_fence_created(glc_ctx *c, GLsync sync);
+void glc_fence_deleted(glc_ctx *c, GLsync sync);
+/* A sync point through synchronous readback (ReadPixels into client memory, GetBufferSubData). */
+void glc_readback_sync(glc_ctx *c);
+
+/* The driver mapped `name`; returns the pointer to hand to the application (a shadow, the
+ * driver pointer when it is already low, or NULL with GL_OUT_OF_MEMORY queued). `unmap` undoes
+ * the driver's map on failure. */
+void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsizeiptr length,
+                      GLbitfield access, GLboolean (*unmap)(glc_ctx *, GLuint, GLenum),
+                      GLenum target);
+/* Before the driver's unmap of `name`: final flush. After: call glc_map_dropped. */
+void glc_before_unmap(glc_ctx *c, GLuint name);
+void glc_map_dropped(glc_ctx *c, GLuint name);
+/* Before the driver's FlushMappedBufferRange(offset, length) on `name`. */
+void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr length);
+/* Driver pointer -> client pointer (unchanged when not a shadowed mapping). */
+void *glc_client_pointer(glc_ctx *c, void *driver_ptr);
+/* Storage of `name` was (re)specified: drop the shadow if the driver unmapped it. */
+void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target);
+void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
+/* A buffer was bound where shaders may write it (SSBO, atomic, xfb, texture buffer). */
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name);
+/* The completion thread's pass: bring back the pending GPU-written ranges of every mapping
+ * whose range is at most max_bytes, without covering them (the next sync point still does).
+ * Makes no GL call and waits for no lock (a busy group is tried on the next pass). Returns how
+ * many ranges are still watched (0: nothing left for the thread). */
+int glc_refresh_pending(glcoherent_instance *inst, size_t max_bytes);
+/* Queue an emulated error behind the driver's pending ones. */
+void glc_push_error(glc_ctx *c, GLenum error);
+GLenum glc_pop_error(glc_ctx *c);
+
+#endif

@@ -1,0 +1,44 @@
+/* gl/log.c [GL layer] - log lines of an instance: to its log callback, else to stderr from the
+ * level GLCOHERENT_LOG names (default: warnings and up). See glc_log in gl/layer.h. */
+#include "gl/layer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+static int env_log_level(void)
+{
+    const char *e = getenv("GLCOHERENT_LOG");
+    if (!e || !*e)
+        return GLCOHERENT_LOG_WARNING;
+    if (!strcasecmp(e, "debug"))
+        return GLCOHERENT_LOG_DEBUG;
+    if (!strcasecmp(e, "info"))
+        return GLCOHERENT_LOG_INFO;
+    if (!strcasecmp(e, "warning") || !strcasecmp(e, "warn"))
+        return GLCOHERENT_LOG_WARNING;
+    if (!strcasecmp(e, "error"))
+        return GLCOHERENT_LOG_ERROR;
+    return GLCOHERENT_LOG_WARNING;
+}
+
+void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (inst && inst->cfg.log) {
+        inst->cfg.log(inst->cfg.log_user, level, buf);
+        return;
+    }
+    if (level >= env_log_level()) {
+        static const char *names[] = {"debug", "info", "warning", "error"};
+        int i = level < GLCOHERENT_LOG_DEBUG   ? GLCOHERENT_LOG_DEBUG
+                : level > GLCOHERENT_LOG_ERROR ? GLCOHERENT_LOG_ERROR
+                                               : level;
+        fprintf(stderr, "glcoherent: %s: %s\n", names[i], buf);
+    }
+}

@@ -1,0 +1,154 @@
+/* preload/kernel_writes.c [preload layer] - the libc calls that let the kernel write straight
+ * into user memory. A tracked mapping may be write-protected (the mprotect tracker, the
+ * adaptive policy's sentinel), and the kernel does not fault like a user write: it fails with
+ * EFAULT. Each wrapper prepares the destination (glc_segv_prepare_write: writable, counted as
+ * written; nothing for memory that is no mapping), then calls the real function with the
+ * caller's arguments. fread is wrapped too: glibc reads large requests straight into the
+ * caller's buffer with an internal read. C hosts that make such calls on their own use the
+ * API's prepare_kernel_write. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "preload/preload.h"
+#include "track/sigsegv.h"
+
+static void *real_libc(void **slot, const char *name)
+{
+    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!p) {
+        p = glc_preload_real_dlsym(RTLD_NEXT, name);
+        __atomic_store_n(slot, p, __ATOMIC_RELEASE);
+    }
+    return p;
+}
+
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+typedef ssize_t (*readv_fn)(int, const struct iovec *, int);
+typedef ssize_t (*preadv_fn)(int, const struct iovec *, int, off_t);
+typedef ssize_t (*preadv2_fn)(int, const struct iovec *, int, off_t, int);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+
+/* `real`: the next definition of `name` (libc's), of type `type`; ENOSYS when there is none. */
+#define REAL_LIBC(type, name)                                 \
+    static void *real_##name##_p;                             \
+    type real = (type)real_libc(&real_##name##_p, #name);     \
+    if (!real) {                                              \
+        errno = ENOSYS;                                       \
+        return -1;                                            \
+    }
+
+static void prepare_iov(const struct iovec *iov, int n)
+{
+    for (int i = 0; iov && i < n; i++)
+        glc_segv_prepare_write(iov[i].iov_base, iov[i].iov_len);
+}
+
+GLCOHERENT_EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+    REAL_LIBC(read_fn, read);
+    glc_segv_prepare_write(buf, count);
+    return real(fd, buf, count);
+}
+
+GLCOHERENT_EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+{
+    REAL_LIBC(pread_fn, pread);
+    glc_segv_prepare_write(buf, count);
+    return real(fd, buf, count, offset);
+}
+
+GLCOHERENT_EXPORT ssize_t pread64(int fd, void *buf, size_t count, off_t offset)
+{
+    REAL_LIBC(pread_fn, pread64);
+    glc_segv_prepare_write(buf, count);
+    return real(fd, buf, count, offset);
+}
+
+GLCOHERENT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    REAL_LIBC(readv_fn, readv);
+    prepare_iov(iov, iovcnt);
+    return real(fd, iov, iovcnt);
+}
+
+GLCOHERENT_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset)
+{
+    REAL_LIBC(preadv_fn, preadv);
+    prepare_iov(iov, iovcnt);
+    return real(fd, iov, iovcnt, offset);
+}
+
+GLCOHERENT_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt, off_t offset)
+{
+    REAL_LIBC(preadv_fn, preadv64);
+    prepare_iov(iov, iovcnt);
+    return real(fd, iov, iovcnt, offset);
+}
+
+GLCOHERENT_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset,
+                                  int flags)
+{
+    REAL_LIBC(preadv2_fn, preadv2);
+    prepare_iov(iov, iovcnt);
+    return real(fd, iov, iovcnt, offset, flags);
+}
+
+GLCOHERENT_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off_t offset,
+                                     int flags)
+{
+    REAL_LIBC(preadv2_fn, preadv64v2);
+    prepare_iov(iov, iovcnt);
+    return real(fd, iov, iovcnt, offset, flags);
+}
+
+GLCOHERENT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+    REAL_LIBC(recv_fn, recv);
+    glc_segv_prepare_write(buf, len);
+    return real(fd, buf, len, flags);
+}
+
+GLCOHERENT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+                                   struct sockaddr *addr, socklen_t *addrlen)
+{
+    REAL_LIBC(recvfrom_fn, recvfrom);
+    glc_segv_prepare_write(buf, len);
+    if (addr && addrlen)
+        glc_segv_prepare_write(addr, *addrlen);
+    return real(fd, buf, len, flags, addr, addrlen);
+}
+
+GLCOHERENT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    REAL_LIBC(recvmsg_fn, recvmsg);
+    if (msg) {
+        prepare_iov(msg->msg_iov, (int)msg->msg_iovlen);
+        glc_segv_prepare_write(msg->msg_name, msg->msg_namelen);
+        glc_segv_prepare_write(msg->msg_control, msg->msg_controllen);
+    }
+    return real(fd, msg, flags);
+}
+
+GLCOHERENT_EXPORT size_t fread(void *ptr, size_t size, size_t nmemb, FILE *stream)
+{
+    static void *real_fread_p;
+    size_t (*real)(void *, size_t, size_t, FILE *) =
+        (size_t (*)(void *, size_t, size_t, FILE *))real_libc(&real_fread_p, "fread");
+    if (!real)
+        return 0;
+    if (size && nmemb <= SIZE_MAX / size)
+        glc_segv_prepare_write(ptr, size * nmemb);
+    return real(ptr, size, nmemb, stream);
+}

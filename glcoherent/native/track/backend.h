@@ -1,0 +1,102 @@
+/* track/backend.h [tracking layer] - what tracker.c shares with the backends (not part of the
+ * API). */
+#ifndef GLC_TRACKER_INTERNAL_H
+#define GLC_TRACKER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "track/sigsegv.h"
+#include "track/tracker.h"
+
+typedef struct glc_backend_ops {
+    glc_tracker_kind kind;
+    /* Per-tracker resources (tracker fields zeroed, fds -1). Returns 0 or -errno. */
+    int (*tracker_init)(glc_tracker *t);
+    void (*tracker_fini)(glc_tracker *t);
+    /* Start tracking r (base, lengths, flags filled in, lock initialised). 0 or -errno. */
+    int (*region_init)(glc_region *r);
+    /* Stop tracking; memory left readable and writable. */
+    void (*region_fini)(glc_region *r);
+    /* Called with r->lock held. */
+    long (*collect)(glc_region *r, glc_run_fn fn, void *user);
+    int (*maybe_dirty)(const glc_region *r);
+} glc_backend_ops;
+
+struct glc_tracker {
+    const glc_backend_ops *ops;
+    glc_tracker_kind kind;
+    size_t page;
+    unsigned page_shift;
+    int uffd;       /* uffd backend: the userfaultfd, else -1 */
+    int pagemap_fd; /* uffd backend: /proc/self/pagemap, else -1 */
+    pid_t pid;      /* uffd backend: the process that opened them (fork check) */
+    unsigned long forks; /* glc_fork_generation() when they were opened */
+};
+
+struct glc_region {
+    glc_tracker *t;
+    uintptr_t base;
+    size_t len;     /* bytes, as requested: runs are clipped to it */
+    size_t map_len; /* len rounded up to pages */
+    size_t npages;
+    unsigned flags;
+    pthread_mutex_t lock; /* serialises collect */
+    atomic_ullong scans;
+    atomic_ullong pages_dirty;
+    int has_segv;         /* segv is registered in the SIGSEGV table */
+    glc_segv_range segv;  /* mprotect ranges and uffd sentinels */
+    uint64_t *scratch;    /* mprotect: bitmap snapshot taken by collect (under lock) */
+    int sentinel;         /* uffd: GLC_REGION_SENTINEL is active */
+    struct glc_uffd_win *win; /* uffd sentinel: window bookkeeping (track/uffd.c) */
+};
+
+extern const glc_backend_ops glc_backend_uffd;
+extern const glc_backend_ops glc_backend_mprotect;
+extern const glc_backend_ops glc_backend_copy;
+
+/* Counts fork()s into children of this process (a pthread_atfork child handler): compared
+ * against a value saved earlier it says "we are a forked child" for the price of a memory
+ * read, where getpid() is a system call. */
+unsigned long glc_fork_generation(void);
+
+/* uffd: the run-time probe (uncached; tracker.c caches it). 1 if usable. */
+int glc_uffd_probe(void);
+
+/* uffd sentinel tunables for regions created afterwards (0: default). Tests and benchmarks. */
+void glc_uffd_set_params(size_t win_min, size_t win_max, unsigned decay, unsigned copy_after);
+
+/* uffd: 1 while collects scan the whole region (or most of it: hot windows covering half). */
+int glc_uffd_region_scans_whole(const glc_region *r);
+
+/* uffd sentinel state, for tests. */
+typedef struct glc_uffd_sentinel_info_t {
+    int32_t windows;      /* recorded windows */
+    int32_t copy_pages;   /* pages copied blindly */
+    int32_t plain;        /* 1: overflowed, scanned whole */
+    int32_t overflow;     /* the overflow word */
+    int32_t hot;          /* maybe_dirty says 1 because of windows / copies / plain */
+    uint64_t win_min, win_max;
+    uint64_t win_first[32], win_pages[32];
+    uint64_t copy_page[8];
+} glc_uffd_sentinel_info_t;
+void glc_uffd_sentinel_info(const glc_region *r, glc_uffd_sentinel_info_t *out);
+
+/* Report [first, first + count) pages of r through fn, clipped to r->len. */
+static inline void glc_region_emit(const glc_region *r, glc_run_fn fn, void *user, size_t first,
+                                   size_t count)
+{
+    size_t off = first << r->t->page_shift;
+    size_t len = count << r->t->page_shift;
+    if (off >= r->len)
+        return;
+    if (len > r->len - off)
+        len = r->len - off;
+    if (fn)
+        fn(user, off, len);
+}
+
+#endif

@@ -1,0 +1,25 @@
+/* track/copy.c [tracking layer] - the "no tracking" backend: every collect reports the whole
+ * range. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "track/backend.h"
+
+static long copy_collect(glc_region *r, glc_run_fn fn, void *user)
+{
+    glc_region_emit(r, fn, user, 0, r->npages);
+    return (long)r->npages;
+}
+
+static int copy_maybe_dirty(const glc_region *r)
+{
+    (void)r;
+    return 1;
+}
+
+const glc_backend_ops glc_backend_copy = {
+    .kind = GLC_TRACKER_COPY,
+    .collect = copy_collect,
+    .maybe_dirty = copy_maybe_dirty,
+};
