@@ -6,15 +6,11 @@
  * again and maps a new buffer. Prints the pointers; with GLCOHERENT_STATS=1 the stats line at
  * exit must count one live shadow (round 2's), not two.
  */
-#include <EGL/egl.h>
-#include <EGL/eglext.h>
 #include <GL/glcorearb.h>
 #include <stdio.h>
 #include <string.h>
 
-#ifndef EGL_PLATFORM_SURFACELESS_MESA
-#define EGL_PLATFORM_SURFACELESS_MESA 0x31DD
-#endif
+#include "egl_context.h"
 
 GLAPI void APIENTRY glGenBuffers(GLsizei n, GLuint *buffers);
 GLAPI void APIENTRY glBindBuffer(GLenum target, GLuint buffer);
@@ -24,17 +20,7 @@ GLAPI void APIENTRY glGetBufferSubData(GLenum, GLintptr, GLsizeiptr, void *);
 
 static int round_trip(EGLDisplay dpy, int round)
 {
-    static const EGLint cfg[] = {EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT, EGL_SURFACE_TYPE,
-                                 EGL_PBUFFER_BIT, EGL_NONE};
-    static const EGLint attr[] = {EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
-                                  EGL_CONTEXT_OPENGL_PROFILE_MASK,
-                                  EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
-    EGLint major, minor, n;
-    EGLConfig config;
-    if (!eglInitialize(dpy, &major, &minor) || !eglBindAPI(EGL_OPENGL_API) ||
-        !eglChooseConfig(dpy, cfg, &config, 1, &n) || n < 1)
-        return 1;
-    EGLContext ctx = eglCreateContext(dpy, config, EGL_NO_CONTEXT, attr);
+    EGLContext ctx = test_egl_context(dpy, EGL_NO_CONTEXT, NULL);
     if (!ctx || !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx))
         return 2;
     const GLbitfield f = GL_MAP_READ_BIT | GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT |
@@ -55,9 +41,7 @@ static int round_trip(EGLDisplay dpy, int round)
 
 int main(void)
 {
-    PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
-        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-    EGLDisplay dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+    EGLDisplay dpy = test_egl_display();
     int rc = round_trip(dpy, 1);
     if (rc)
         return 10 + rc;

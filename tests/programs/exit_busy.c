@@ -7,17 +7,13 @@
  * with GLCOHERENT_STATS=1, print its stats line, whatever that thread holds at that moment.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <EGL/egl.h>
-#include <EGL/eglext.h>
 #include <GL/glcorearb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#ifndef EGL_PLATFORM_SURFACELESS_MESA
-#define EGL_PLATFORM_SURFACELESS_MESA 0x31DD
-#endif
+#include "egl_context.h"
 
 GLAPI void APIENTRY glGenBuffers(GLsizei n, GLuint *buffers);
 GLAPI void APIENTRY glBindBuffer(GLenum target, GLuint buffer);
@@ -36,17 +32,13 @@ static volatile int started;
 
 static EGLContext make(EGLContext share)
 {
-    static const EGLint attr[] = {EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
-                                  EGL_CONTEXT_OPENGL_PROFILE_MASK,
-                                  EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
-    return eglCreateContext(dpy, config, share, attr);
+    return test_egl_context(dpy, share, &config);
 }
 
 static void *busy(void *arg)
 {
     (void)arg;
-    eglBindAPI(EGL_OPENGL_API); /* per thread */
-    EGLContext ctx = make(main_ctx);
+    EGLContext ctx = make(main_ctx); /* binds desktop GL on this thread too (per thread) */
     if (!ctx || !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx))
         return NULL;
     const GLbitfield f = GL_MAP_READ_BIT | GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT |
@@ -77,16 +69,7 @@ static void *busy(void *arg)
 
 int main(void)
 {
-    PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
-        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-    dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
-    EGLint n, major, minor;
-    static const EGLint cfg[] = {EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT, EGL_SURFACE_TYPE,
-                                 EGL_PBUFFER_BIT, EGL_NONE};
-    if (!eglInitialize(dpy, &major, &minor) || !eglBindAPI(EGL_OPENGL_API))
-        return 2;
-    if (!eglChooseConfig(dpy, cfg, &config, 1, &n) || n < 1)
-        return 5;
+    dpy = test_egl_display();
     main_ctx = make(EGL_NO_CONTEXT);
     if (!main_ctx || !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, main_ctx))
         return 3;

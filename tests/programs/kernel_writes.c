@@ -12,8 +12,6 @@
  * under the trackers that use it.
  */
 #define _GNU_SOURCE
-#include <EGL/egl.h>
-#include <EGL/eglext.h>
 #include <GL/glcorearb.h>
 #include <errno.h>
 #include <stdio.h>
@@ -24,9 +22,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#ifndef EGL_PLATFORM_SURFACELESS_MESA
-#define EGL_PLATFORM_SURFACELESS_MESA 0x31DD
-#endif
+#include "egl_context.h"
 
 GLAPI void APIENTRY glGenBuffers(GLsizei n, GLuint *buffers);
 GLAPI void APIENTRY glBindBuffer(GLenum target, GLuint buffer);
@@ -47,20 +43,8 @@ static FILE *file;
 
 static int context(void)
 {
-    PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
-        (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
-    EGLDisplay dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
-    static const EGLint cfg[] = {EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT, EGL_SURFACE_TYPE,
-                                 EGL_PBUFFER_BIT, EGL_NONE};
-    static const EGLint attr[] = {EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
-                                  EGL_CONTEXT_OPENGL_PROFILE_MASK,
-                                  EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
-    EGLint major, minor, n;
-    EGLConfig config;
-    if (!eglInitialize(dpy, &major, &minor) || !eglBindAPI(EGL_OPENGL_API) ||
-        !eglChooseConfig(dpy, cfg, &config, 1, &n) || n < 1)
-        return -1;
-    EGLContext ctx = eglCreateContext(dpy, config, EGL_NO_CONTEXT, attr);
+    EGLDisplay dpy = test_egl_display();
+    EGLContext ctx = test_egl_context(dpy, EGL_NO_CONTEXT, NULL);
     return ctx && eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx) ? 0 : -1;
 }
 
