@@ -405,6 +405,27 @@ static void scen_results(glc_trackbench_scen_result *out, scen_timing *tm, uint6
     }
 }
 
+/* Check the scenario's parameters and normalise them: the region rounded up to whole pages,
+ * at least one op, 1 to BENCH_MAX_REPS repetitions (default 5). 0 or -EINVAL. */
+static int scen_params(int scenario, size_t page, uint64_t cycles, size_t op_bytes,
+                       size_t *region_bytes, size_t *ops, unsigned *reps)
+{
+    if (*region_bytes < page || cycles == 0 || scenario < GLC_SCEN_RING ||
+        scenario > GLC_SCEN_PERIODIC)
+        return -EINVAL;
+    *region_bytes = (*region_bytes + page - 1) & ~(page - 1);
+    if ((scenario == GLC_SCEN_RING || scenario == GLC_SCEN_PERIODIC) &&
+        (op_bytes == 0 || op_bytes > *region_bytes))
+        return -EINVAL;
+    if (*ops == 0)
+        *ops = 1;
+    if (*reps == 0)
+        *reps = 5;
+    if (*reps > BENCH_MAX_REPS)
+        *reps = BENCH_MAX_REPS;
+    return 0;
+}
+
 int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
                             size_t region_bytes, size_t op_bytes, size_t ops, uint64_t cycles,
                             unsigned reps, glc_trackbench_scen_result *out)
@@ -413,19 +434,8 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
         return -EINVAL;
     memset(out, 0, sizeof *out);
     size_t page = glc_page_size();
-    if (region_bytes < page || cycles == 0 || scenario < GLC_SCEN_RING ||
-        scenario > GLC_SCEN_PERIODIC)
+    if (scen_params(scenario, page, cycles, op_bytes, &region_bytes, &ops, &reps) != 0)
         return out->error = -EINVAL;
-    region_bytes = (region_bytes + page - 1) & ~(page - 1);
-    if ((scenario == GLC_SCEN_RING || scenario == GLC_SCEN_PERIODIC) &&
-        (op_bytes == 0 || op_bytes > region_bytes))
-        return out->error = -EINVAL;
-    if (ops == 0)
-        ops = 1;
-    if (reps == 0)
-        reps = 5;
-    if (reps > BENCH_MAX_REPS)
-        reps = BENCH_MAX_REPS;
     out->region_bytes = region_bytes;
     out->cycles = cycles;
     out->reps = reps;

@@ -27,7 +27,7 @@ typedef struct glc_writer {
 
 struct glc_map {
     GLuint name;
-    glc_shadow *shadow;        /* NULL: the driver pointer was already low, handed out as is */
+    glc_shadow *shadow;        /* never NULL: a map already below the limit gets no record */
     uint8_t *driver;           /* driver pointer at the map offset */
     uint8_t *client;
     GLintptr offset;

@@ -165,8 +165,6 @@ static glc_group *group_new(void)
 
 static void map_retire_stats(glcoherent_instance *inst, glc_map *m)
 {
-    if (!m->shadow)
-        return;
     glc_shadow_stats st;
     glc_shadow_get_stats(m->shadow, &st);
     ADD(inst->retired_flushed, st.bytes_flushed);
@@ -430,12 +428,12 @@ static void set_remove(name_set *s, GLuint name)
 
 static int flushes(const glc_map *m)
 {
-    return m->shadow && m->persistent && (m->access & GL_MAP_WRITE_BIT);
+    return m->persistent && (m->access & GL_MAP_WRITE_BIT);
 }
 
 static int candidate(const glc_map *m)
 {
-    return m->shadow && m->persistent && m->gpu_writable;
+    return m->persistent && m->gpu_writable;
 }
 
 static void set_pending(glc_group *g, glc_map *m, int on)
@@ -517,7 +515,7 @@ static void group_forget_ctx(glc_group *g, uint64_t ctx)
 /* Before a command may write m: make flushes byte exact from now on. */
 static void prepare_write(glcoherent_instance *inst, glc_map *m)
 {
-    if (!m->shadow || !m->persistent)
+    if (!m->persistent)
         return;
     if ((m->access & GL_MAP_WRITE_BIT) && !glc_shadow_merging(m->shadow)) {
         if (glc_shadow_enable_merge(m->shadow, m->driver) == 0) {
@@ -548,7 +546,7 @@ static int mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
     /* Write-only persistent maps too: programs read them (piglit bufferstorage-persistent
      * read maps WRITE|PERSISTENT and reads GPU results through the pointer, as drivers allow),
      * and merge mode keeps the copy-back byte exact. */
-    if (!m->shadow || !m->persistent)
+    if (!m->persistent)
         return 0;
     GLintptr lo = 0, hi = m->length;
     if (size >= 0) {
@@ -900,7 +898,7 @@ void glc_before_unmap(glc_ctx *c, GLuint name)
         return;
     pthread_mutex_lock(&g->lock);
     glc_map *m = find_map(g, name);
-    if (m && m->shadow && (m->access & GL_MAP_WRITE_BIT)) {
+    if (m && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent || !(m->access & GL_MAP_FLUSH_EXPLICIT_BIT))
             flush_map(c->inst, m, "unmap");
     }
@@ -926,7 +924,7 @@ void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr
         return;
     pthread_mutex_lock(&g->lock);
     glc_map *m = find_map(g, name);
-    if (m && m->shadow && (m->access & GL_MAP_WRITE_BIT)) {
+    if (m && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent) {
             flush_map(c->inst, m, "glFlushMappedBufferRange");
         } else if (offset >= 0 && length > 0 && offset < m->length) {

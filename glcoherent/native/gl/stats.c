@@ -51,8 +51,6 @@ static int get_stats(glcoherent_instance *inst, glcoherent_stats *out, int patie
         }
         for (size_t i = 0; i < g->nmaps; i++) {
             glc_map *m = g->maps[i];
-            if (!m->shadow)
-                continue;
             glc_shadow_stats st;
             glc_shadow_get_stats(m->shadow, &st);
             out->live_shadows++;

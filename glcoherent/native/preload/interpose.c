@@ -53,242 +53,10 @@
 #include "api/glcoherent.h"
 #include "track/tracker.h"
 
-typedef void *(*dlsym_fn)(void *, const char *);
-typedef void *(*gpa_fn)(const char *);
-
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
-/* ---- the real dlsym --------------------------------------------------------------------------- */
-
-static dlsym_fn real_dlsym_p;
-
-static dlsym_fn real_dlsym(void)
-{
-    dlsym_fn f = LOAD(real_dlsym_p);
-    if (f)
-        return f;
-    /* dlvsym is not hooked. glibc >= 2.34 moved dlsym into libc under GLIBC_2.34; older ones
-     * (and the compatibility symbol) carry GLIBC_2.2.5 on x86-64. */
-    static const char *const versions[] = {"GLIBC_2.34", "GLIBC_2.2.5", "GLIBC_2.17",
-                                           "GLIBC_2.0", NULL};
-    for (const char *const *v = versions; *v && !f; v++)
-        f = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", *v);
-    if (!f) {
-        static const char msg[] = "glcoherent: cannot find the real dlsym\n";
-        (void)!write(2, msg, sizeof msg - 1);
-        abort();
-    }
-    STORE(real_dlsym_p, f);
-    return f;
-}
-
-/* ---- where an address lives ------------------------------------------------------------------- */
-
-static char self_anchor;
-
-static void *self_base(void)
-{
-    static void *base;
-    void *b = LOAD(base);
-    if (!b) {
-        Dl_info info;
-        if (dladdr(&self_anchor, &info))
-            b = info.dli_fbase;
-        STORE(base, b);
-    }
-    return b;
-}
-
-/* This library's address range (all its PT_LOAD segments). */
-static uintptr_t self_lo, self_hi;
-
-static int find_self(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    (void)data;
-    uintptr_t lo = UINTPTR_MAX, hi = 0, a = (uintptr_t)&self_anchor;
-    int mine = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
-        lo = s < lo ? s : lo;
-        hi = e > hi ? e : hi;
-        mine |= a >= s && a < e;
-    }
-    if (!mine)
-        return 0;
-    self_lo = lo;
-    STORE(self_hi, hi);
-    return 1;
-}
-
-/* Is p inside this library (our exports, wrappers, hooks)? */
-static int is_ours(const void *p)
-{
-    if (!LOAD(self_hi)) {
-        dl_iterate_phdr(find_self, NULL);
-        if (!self_hi) {     /* cannot happen; fall back to dladdr */
-            Dl_info info;
-            return p && dladdr(p, &info) && info.dli_fbase == self_base();
-        }
-    }
-    return (uintptr_t)p >= self_lo && (uintptr_t)p < self_hi;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-    return s ? s + 1 : path ? path : "";
-}
-
-/* The GL implementation itself (GLVND dispatch libraries, Mesa's vendor libraries and drivers)
- * gets real answers: only the application's view is interposed. */
-static int is_gl_stack(const char *path)
-{
-    static const char *const prefixes[] = {"libGLX", "libEGL", "libGLdispatch", "libGL.so",
-                                           "libOpenGL", "libGLES", "libglapi", "libgallium",
-                                           "libvulkan", "libnvidia", NULL};
-    const char *b = base_name(path);
-    for (const char *const *p = prefixes; *p; p++)
-        if (!strncmp(b, *p, strlen(*p)))
-            return 1;
-    return strstr(b, "_dri.so") != NULL;
-}
-
-static int caller_is_gl_stack_or_self(const void *caller)
-{
-    Dl_info info;
-    if (!caller || !dladdr(caller, &info))
-        return 0;
-    return info.dli_fbase == self_base() || is_gl_stack(info.dli_fname);
-}
-
-/* Handle of an already loaded library (NULL when it is not loaded); the reference taken is
- * dropped at once: the library stays loaded for as long as its other users keep it. */
-static void *loaded(const char *soname)
-{
-    void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
-    if (h)
-        dlclose(h);
-    return h;
-}
-
-/* The definition found after this library in the global scope (RTLD_NEXT from here), never our
- * own. */
-static void *lookup_after_us(const char *name)
-{
-    void *p = real_dlsym()(RTLD_NEXT, name);
-    return is_ours(p) ? NULL : p;
-}
-
-static void *lookup_in(const char *soname, const char *name)
-{
-    void *h = loaded(soname);
-    void *p = h ? real_dlsym()(h, name) : NULL;
-    return is_ours(p) ? NULL : p;
-}
-
-/* dlsym(RTLD_NEXT, name) as seen from `caller` (glibc: the objects after the caller's in load
- * order). Only used for the names we interpose; others reach the real dlsym by a tail jump. */
-static void *lookup_next(const void *caller, const char *name)
-{
-    struct link_map *lm = NULL;
-    Dl_info info;
-    if (!caller || !dladdr1(caller, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
-        return lookup_after_us(name);
-    if (info.dli_fbase == self_base())
-        return lookup_after_us(name);
-    for (struct link_map *l = lm->l_next; l; l = l->l_next) {
-        if (!l->l_name || !l->l_name[0])
-            continue;
-        void *h = dlopen(l->l_name, RTLD_LAZY | RTLD_NOLOAD);
-        if (!h)
-            continue;
-        void *p = real_dlsym()(h, name);
-        dlclose(h);
-        struct link_map *def = NULL;
-        if (p && !is_ours(p) && dladdr1(p, &info, (void **)&def, RTLD_DL_LINKMAP) && def == l)
-            return p;
-    }
-    return NULL;
-}
-
-/* dlsym(RTLD_DEFAULT, name) as seen from `caller`, skipping our own definitions: the global
- * scope, then the caller's own local scope (a library dlopened RTLD_LOCAL sees its
- * dependencies). */
-static void *lookup_default(const void *caller, const char *name)
-{
-    void *p = real_dlsym()(RTLD_DEFAULT, name);
-    if (p && !is_ours(p))
-        return p;
-    p = lookup_after_us(name);
-    if (p)
-        return p;
-    Dl_info info;
-    if (caller && dladdr(caller, &info) && info.dli_fname && info.dli_fname[0] &&
-        info.dli_fbase != self_base()) {
-        void *h = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
-        if (h) {
-            p = real_dlsym()(h, name);
-            dlclose(h);
-            if (p && !is_ours(p))
-                return p;
-        }
-    }
-    return NULL;
-}
-
-/* ---- the real get-proc-address functions -------------------------------------------------------- */
-
-static gpa_fn egl_gpa_p, glx_gpa_p;
-
-static gpa_fn real_egl_gpa(void)
-{
-    gpa_fn f = LOAD(egl_gpa_p);
-    if (!f) {
-        f = (gpa_fn)lookup_in("libEGL.so.1", "eglGetProcAddress");
-        if (f)
-            STORE(egl_gpa_p, f);
-    }
-    return f;
-}
-
-static gpa_fn real_glx_gpa(void)
-{
-    gpa_fn f = LOAD(glx_gpa_p);
-    if (!f) {
-        f = (gpa_fn)lookup_in("libGLX.so.0", "glXGetProcAddressARB");
-        if (!f)
-            f = (gpa_fn)lookup_in("libGL.so.1", "glXGetProcAddressARB");
-        if (f)
-            STORE(glx_gpa_p, f);
-    }
-    return f;
-}
-
-static const char *const gl_libs[] = {"libOpenGL.so.0", "libGL.so.1", "libGLESv2.so.2", NULL};
-
-/* An exported GL symbol of a loaded GL library (no call into the GL libraries). */
-static void *gl_symbol(const char *name)
-{
-    void *p = NULL;
-    for (const char *const *l = gl_libs; *l && !p; l++)
-        p = lookup_in(*l, name);
-    return p ? p : lookup_after_us(name);
-}
-
-static int any_gl_loaded(void)
-{
-    static const char *const libs[] = {"libOpenGL.so.0", "libGL.so.1", "libGLESv2.so.2",
-                                       "libGLX.so.0", "libEGL.so.1", NULL};
-    for (const char *const *l = libs; *l; l++)
-        if (loaded(*l))
-            return 1;
-    return 0;
-}
+/* ---- lookups: preload/lookup.c ---------------------------------------------------------------- */
 
 /* Set while the dispatch table may only be filled from exported symbols (the constructor). */
 static _Thread_local int t_symbols_only;
@@ -299,18 +67,18 @@ static void *instance_get_proc(void *user, const char *name)
     (void)user;
     void *p = NULL;
     if (!t_symbols_only) {
-        gpa_fn egl = real_egl_gpa();
+        gpa_fn egl = glc_preload_real_egl_gpa();
         if (egl)
             p = egl(name);
         if (!p) {
-            gpa_fn glx = real_glx_gpa();
+            gpa_fn glx = glc_preload_real_glx_gpa();
             if (glx)
                 p = glx(name);
         }
     }
     if (!p)
-        p = gl_symbol(name);
-    return is_ours(p) ? NULL : p;
+        p = glc_preload_gl_symbol(name);
+    return glc_preload_is_ours(p) ? NULL : p;
 }
 
 /* ---- the instance ------------------------------------------------------------------------------ */
@@ -337,7 +105,7 @@ static _Thread_local int t_busy;
  * becomes available after the constructor filled the table from exported symbols only. */
 static void refill(glcoherent_instance *inst)
 {
-    unsigned have = (real_egl_gpa() ? 1u : 0u) | (real_glx_gpa() ? 2u : 0u);
+    unsigned have = (glc_preload_real_egl_gpa() ? 1u : 0u) | (glc_preload_real_glx_gpa() ? 2u : 0u);
     if (g_filled || !have)
         return;
     size_t n = 0;
@@ -365,7 +133,7 @@ glcoherent_instance *glc_preload_ensure_instance(void)
         return inst;
     if (t_busy)
         return inst;
-    if (!inst && (LOAD(g_failed) || !any_gl_loaded()))
+    if (!inst && (LOAD(g_failed) || !glc_preload_any_gl_loaded()))
         return NULL;
     t_busy = 1;
     pthread_mutex_lock(&g_lock);
@@ -390,7 +158,7 @@ glcoherent_instance *glc_preload_ensure_instance(void)
             inst = NULL;
         } else {
             if (!t_symbols_only)
-                STORE(g_filled, (real_egl_gpa() ? 1u : 0u) | (real_glx_gpa() ? 2u : 0u));
+                STORE(g_filled, (glc_preload_real_egl_gpa() ? 1u : 0u) | (glc_preload_real_glx_gpa() ? 2u : 0u));
             STORE(g_inst, inst);
             glc_log(inst, GLC_LOG_INFO, "interposer: instance ready (pid %d)", (int)getpid());
         }
@@ -407,7 +175,7 @@ glcoherent_instance *glc_preload_ensure_instance(void)
 static void *wrapper_for_real(const char *name, void *real)
 {
     void *w = glc_wrapper_for(name);
-    if (!w || !real || is_ours(real))
+    if (!w || !real || glc_preload_is_ours(real))
         return NULL;
     glcoherent_instance *inst = glc_preload_ensure_instance();
     if (!inst)
@@ -491,7 +259,7 @@ static int hook_index(const char *name)
 static void remember_real(int i, void *real)
 {
     void *expected = NULL;
-    if (real && !is_ours(real))
+    if (real && !glc_preload_is_ours(real))
         __atomic_compare_exchange_n(&hooks[i].real, &expected, real, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE);
 }
@@ -505,23 +273,23 @@ static void *real_of(int i)
         return p;
     const char *name = hooks[i].name;
     if (name[0] == 'e') {
-        p = lookup_in("libEGL.so.1", name);
+        p = glc_preload_lookup_in("libEGL.so.1", name);
         if (!p && i != H_eglGetProcAddress) {
-            gpa_fn gpa = real_egl_gpa();
+            gpa_fn gpa = glc_preload_real_egl_gpa();
             p = gpa ? gpa(name) : NULL;
         }
     } else {
-        p = lookup_in("libGLX.so.0", name);
+        p = glc_preload_lookup_in("libGLX.so.0", name);
         if (!p)
-            p = lookup_in("libGL.so.1", name);
+            p = glc_preload_lookup_in("libGL.so.1", name);
         if (!p && i != H_glXGetProcAddress && i != H_glXGetProcAddressARB) {
-            gpa_fn gpa = real_glx_gpa();
+            gpa_fn gpa = glc_preload_real_glx_gpa();
             p = gpa ? gpa(name) : NULL;
         }
     }
     if (!p)
-        p = lookup_after_us(name);
-    if (is_ours(p))
+        p = glc_preload_lookup_after_us(name);
+    if (glc_preload_is_ours(p))
         p = NULL;
     remember_real(i, p);
     return p;
@@ -531,8 +299,8 @@ static void *real_of(int i)
  * answer (the GL implementation's own lookups get real answers). */
 static void *interposed(const char *name, void *real, const void *caller)
 {
-    if (!real || !name || is_ours(real) || !interesting(name) ||
-        caller_is_gl_stack_or_self(caller))
+    if (!real || !name || glc_preload_is_ours(real) || !interesting(name) ||
+        glc_preload_caller_is_gl_stack_or_self(caller))
         return real;
     if (name[0] == 'g' && name[1] == 'l' && name[2] != 'X') {
         void *w = wrapper_for_real(name, real);
@@ -761,20 +529,20 @@ __attribute__((visibility("hidden"))) dlsym_step glc_dlsym_step(void *handle, co
 
 dlsym_step glc_dlsym_step(void *handle, const char *name, void *caller)
 {
-    dlsym_step s = {NULL, (void *)real_dlsym()};
-    if (!interesting(name) || caller_is_gl_stack_or_self(caller))
+    dlsym_step s = {NULL, (void *)glc_preload_real_dlsym()};
+    if (!interesting(name) || glc_preload_caller_is_gl_stack_or_self(caller))
         return s;
     void *real;
     if (handle == RTLD_NEXT)
-        real = lookup_next(caller, name);
+        real = glc_preload_lookup_next(caller, name);
     else if (handle == RTLD_DEFAULT)
-        real = lookup_default(caller, name);
+        real = glc_preload_lookup_default(caller, name);
     else {
-        real = real_dlsym()(handle, name);
+        real = glc_preload_real_dlsym()(handle, name);
         if (!real)
             return s;   /* not found: the real dlsym again, which sets dlerror() */
-        if (is_ours(real))
-            real = lookup_after_us(name);
+        if (glc_preload_is_ours(real))
+            real = glc_preload_lookup_after_us(name);
     }
     if (!real) {
         /* The only definition is ours: the name does not exist for the application. */
@@ -826,7 +594,7 @@ GLCOHERENT_EXPORT void *dlsym(void *handle, const char *name)
     if (!s.pass)
         return s.result;
     if (handle == RTLD_NEXT)
-        return name ? lookup_next(caller, name) : NULL;
+        return name ? glc_preload_lookup_next(caller, name) : NULL;
     return ((dlsym_fn)s.pass)(handle, name);
 }
 #endif
@@ -851,8 +619,7 @@ static int forget_if_unloaded(void **slot)
 static void forget_unloaded(void)
 {
     size_t n = 0;
-    n += (size_t)forget_if_unloaded((void **)&egl_gpa_p);
-    n += (size_t)forget_if_unloaded((void **)&glx_gpa_p);
+    n += glc_preload_forget_unloaded_gpa();
     for (int i = 0; i < H_COUNT; i++)
         n += (size_t)forget_if_unloaded(&hooks[i].real);
     glcoherent_instance *inst = LOAD(g_inst);
@@ -871,7 +638,7 @@ GLCOHERENT_EXPORT int dlclose(void *handle)
     static fn real_close;
     fn real = __atomic_load_n(&real_close, __ATOMIC_ACQUIRE);
     if (!real) {
-        real = (fn)real_dlsym()(RTLD_NEXT, "dlclose");
+        real = (fn)glc_preload_real_dlsym()(RTLD_NEXT, "dlclose");
         __atomic_store_n(&real_close, real, __ATOMIC_RELEASE);
     }
     if (!real)
@@ -882,10 +649,6 @@ GLCOHERENT_EXPORT int dlclose(void *handle)
     return rc;
 }
 
-void *glc_preload_real_dlsym(void *handle, const char *name)
-{
-    return real_dlsym()(handle, name);
-}
 
 /* ---- in-process access -------------------------------------------------------------------------- */
 
@@ -931,13 +694,13 @@ __attribute__((destructor)) static void interpose_fini(void)
 __attribute__((constructor)) static void interpose_init(void)
 {
     atexit(print_stats_at_exit);
-    real_dlsym();
-    self_base();
-    is_ours(NULL);
+    glc_preload_real_dlsym();
+    glc_preload_self_base();
+    glc_preload_is_ours(NULL);
     /* A program linked against a GL library can call an exported gl* wrapper before any hook
      * runs; the wrappers' no-context fallback needs an instance. Fill it from exported symbols
      * only: the GL libraries may not be initialised yet. */
-    if (any_gl_loaded()) {
+    if (glc_preload_any_gl_loaded()) {
         t_symbols_only = 1;
         glc_preload_ensure_instance();
         t_symbols_only = 0;

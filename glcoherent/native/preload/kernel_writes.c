@@ -25,7 +25,7 @@ static void *real_libc(void **slot, const char *name)
 {
     void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (!p) {
-        p = glc_preload_real_dlsym(RTLD_NEXT, name);
+        p = glc_preload_real_dlsym()(RTLD_NEXT, name);
         __atomic_store_n(slot, p, __ATOMIC_RELEASE);
     }
     return p;

@@ -24,6 +24,11 @@ typedef struct glc_backend_ops {
     /* Called with r->lock held. */
     long (*collect)(glc_region *r, glc_run_fn fn, void *user);
     int (*maybe_dirty)(const glc_region *r);
+    /* Whether the backend works on this machine (uncached: tracker.c caches it); NULL: it
+     * always does. 1 or 0. */
+    int (*probe)(void);
+    /* 1 when a collect now has to look at the whole region, or most of it; NULL: always. */
+    int (*scans_whole)(const glc_region *r);
 } glc_backend_ops;
 
 struct glc_tracker {
@@ -63,14 +68,10 @@ extern const glc_backend_ops glc_backend_copy;
  * read, where getpid() is a system call. */
 unsigned long glc_fork_generation(void);
 
-/* uffd: the run-time probe (uncached; tracker.c caches it). 1 if usable. */
-int glc_uffd_probe(void);
 
 /* uffd sentinel tunables for regions created afterwards (0: default). Tests and benchmarks. */
 void glc_uffd_set_params(size_t win_min, size_t win_max, unsigned decay, unsigned copy_after);
 
-/* uffd: 1 while collects scan the whole region (or most of it: hot windows covering half). */
-int glc_uffd_region_scans_whole(const glc_region *r);
 
 /* uffd sentinel state, for tests. */
 typedef struct glc_uffd_sentinel_info_t {

@@ -161,10 +161,18 @@ static int mp_maybe_dirty(const glc_region *r)
     return atomic_load(&m->segv.maybe_dirty) || atomic_load(&m->segv.degraded);
 }
 
+/* Degraded (near the process mapping limit): every collect reports the whole range. */
+static int mp_scans_whole(const glc_region *r)
+{
+    return atomic_load(&((glc_region *)r)->segv.degraded);
+}
+
 const glc_backend_ops glc_backend_mprotect = {
     .kind = GLC_TRACKER_MPROTECT,
     .region_init = mp_region_init,
     .region_fini = mp_region_fini,
     .collect = mp_collect,
     .maybe_dirty = mp_maybe_dirty,
+    .probe = glc_segv_available,
+    .scans_whole = mp_scans_whole,
 };

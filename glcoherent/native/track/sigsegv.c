@@ -1,8 +1,10 @@
 /* track/sigsegv.c [tracking layer] - process-wide SIGSEGV handler and table of write-watched
  * ranges (see sigsegv.h).
  *
- * This file holds the only process-wide mutable state of the trackers: the SIGSEGV disposition
- * is per process, so its table has to be too.
+ * The SIGSEGV disposition is per process, so the table of watched ranges is too (one per
+ * process even across copies of this file, see sigsegv.h); the other process-wide state of the
+ * tracking layer is small and set once (tracker.c: the probes, the fork generation, the page
+ * size; sentinel.c: the tunables).
  *
  * Reader side (the handler, async-signal-safe): bump g_readers[epoch & 1], load g_table, look up,
  * act, drop the count. No locks, no allocation, errno preserved. The count is dropped BEFORE a

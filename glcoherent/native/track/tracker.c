@@ -71,12 +71,12 @@ unsigned long glc_fork_generation(void)
 
 static void uffd_probe_once(void)
 {
-    g_uffd_ok = glc_uffd_probe();
+    g_uffd_ok = glc_backend_uffd.probe();
 }
 
 static void mprotect_probe_once(void)
 {
-    g_mprotect_ok = glc_segv_available();
+    g_mprotect_ok = glc_backend_mprotect.probe();
 }
 
 static int env_disables_uffd(void)
@@ -288,14 +288,7 @@ int glc_region_scans_whole(const glc_region *r)
 {
     if (!r)
         return 1;
-    switch (r->t->kind) {
-    case GLC_TRACKER_UFFD:
-        return glc_uffd_region_scans_whole(r);
-    case GLC_TRACKER_MPROTECT:
-        return atomic_load(&((glc_region *)r)->segv.degraded);
-    default:
-        return 1;
-    }
+    return r->t->ops->scans_whole ? r->t->ops->scans_whole(r) : 1;
 }
 
 glc_tracker_kind glc_region_kind(const glc_region *r)

@@ -184,7 +184,7 @@ static int probe_mapping(int uffd, int pm, unsigned char *mem, size_t page, size
     return ok;
 }
 
-int glc_uffd_probe(void)
+static int uffd_probe(void)
 {
     size_t page = glc_page_size(), shift = glc_page_shift();
     int uffd = uffd_open();
@@ -334,4 +334,6 @@ const glc_backend_ops glc_backend_uffd = {
     .region_fini = uffd_region_fini,
     .collect = uffd_collect,
     .maybe_dirty = uffd_maybe_dirty,
+    .probe = uffd_probe,
+    .scans_whole = glc_uffd_region_scans_whole,
 };

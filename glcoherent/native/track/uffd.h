@@ -67,5 +67,8 @@ int glc_sentinel_init(glc_region *r);
 void glc_sentinel_fini(glc_region *r);
 long glc_sentinel_collect(glc_region *r, glc_run_fn fn, void *user);
 int glc_sentinel_maybe_dirty(const glc_region *r);
+/* 1 while collects scan the whole region (or most of it: hot windows covering half); 1 for a
+ * region without the sentinel. */
+int glc_uffd_region_scans_whole(const glc_region *r);
 
 #endif
