@@ -390,10 +390,17 @@ long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t 
 {
     if (offset >= s->length)
         return 0;
+    return glc_shadow_copy_back_bytes(s, (const uint8_t *)src + offset, offset, len);
+}
+
+long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len)
+{
+    if (offset >= s->length)
+        return 0;
     if (len > s->length - offset)
         len = s->length - offset;
     size_t n;
-    const uint8_t *from = (const uint8_t *)src + offset;
+    const uint8_t *from = bytes;
     if (s->ref) {
         n = glc_diff_apply(s->ref + offset, from, len, offset, write_internal, s);
     } else {

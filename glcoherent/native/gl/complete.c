@@ -39,6 +39,12 @@ static void *completion_main(void *arg)
     glcoherent_instance *inst = arg;
     glc_completion *cp = &inst->completion;
     unsigned interval = 1; /* ms to the next pass; 0: nothing to watch, sleep until kicked */
+    void *scratch = malloc(GLC_COMPLETE_MAX_BYTES);
+    if (!scratch) {
+        glc_log(inst, GLC_LOG_WARN, "no memory for the completion thread; GPU results arrive "
+                "at GL calls only");
+        return NULL;
+    }
     pthread_mutex_lock(&cp->lock);
     while (!cp->stop) {
         if (cp->kicked) {
@@ -53,13 +59,20 @@ static void *completion_main(void *arg)
         if (cp->stop)
             break;
         pthread_mutex_unlock(&cp->lock);
-        int watched = glc_refresh_pending(inst, GLC_COMPLETE_MAX_BYTES);
+        int watched = glc_refresh_pending(inst, scratch, GLC_COMPLETE_MAX_BYTES);
         if (watched > 0)
             atomic_fetch_add(&cp->passes, 1);
         pthread_mutex_lock(&cp->lock);
+        if (watched < 0) {
+            glc_log(inst, GLC_LOG_WARN, "the completion thread cannot read the driver's mappings "
+                    "safely here (process_vm_readv: %s); GPU results arrive at GL calls only",
+                    strerror(-watched));
+            break;
+        }
         interval = watched > 0 ? (interval < 64 ? interval * 2 : 64) : 0;
     }
     pthread_mutex_unlock(&cp->lock);
+    free(scratch);
     return NULL;
 }
 

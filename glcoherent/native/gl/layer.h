@@ -148,9 +148,12 @@ void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
 void glc_buffer_gpu_writable(glc_ctx *c, GLuint name);
 /* The completion thread's pass: bring back the pending GPU-written ranges of every mapping
  * whose range is at most max_bytes, without covering them (the next sync point still does).
- * Makes no GL call and waits for no lock (a busy group is tried on the next pass). Returns how
- * many ranges are still watched (0: nothing left for the thread). */
-int glc_refresh_pending(glcoherent_instance *inst, size_t max_bytes);
+ * The driver's bytes are read through the kernel into `scratch` (max_bytes long), so a mapping
+ * the driver unmaps meanwhile is skipped, never faulted on. Makes no GL call and waits for no
+ * lock (a busy group is tried on the next pass). Returns how many ranges are still watched
+ * (0: nothing left for the thread), or -ENOSYS/-EPERM when this process cannot read its own
+ * memory that way (the thread then stops). */
+int glc_refresh_pending(glcoherent_instance *inst, void *scratch, size_t max_bytes);
 /* Queue an emulated error behind the driver's pending ones. */
 void glc_push_error(glc_ctx *c, GLenum error);
 GLenum glc_pop_error(glc_ctx *c);
