@@ -78,6 +78,35 @@ static atomic_long g_max_map_override;
 static void segv_handler(int sig, siginfo_t *si, void *uc);
 static void *pin_object_of(const void *addr);
 
+/* Ranges removed lately. A write fault raised just before the owner made its range writable and
+ * removed it reaches the handler after the removal, when the table no longer knows the address:
+ * the access is fine by then, and retrying it is the right answer. local_remove records a range
+ * here before it publishes the table without it; the handler retries a fault in a recorded range
+ * once per address (a second fault at the same address is a real one and goes down the chain). */
+#define GLC_SEGV_RECENT 16
+static _Atomic uintptr_t g_recent_start[GLC_SEGV_RECENT], g_recent_end[GLC_SEGV_RECENT];
+static atomic_uint g_recent_next;
+static _Thread_local uintptr_t t_retried GLC_TLS;
+
+static int recently_removed(uintptr_t addr)
+{
+    for (unsigned i = 0; i < GLC_SEGV_RECENT; i++) {
+        uintptr_t start = atomic_load_explicit(&g_recent_start[i], memory_order_acquire);
+        uintptr_t end = atomic_load_explicit(&g_recent_end[i], memory_order_acquire);
+        if (start <= addr && addr < end)
+            return 1;
+    }
+    return 0;
+}
+
+static void remember_removed(const glc_segv_range *r)
+{
+    unsigned k = atomic_fetch_add(&g_recent_next, 1) % GLC_SEGV_RECENT;
+    atomic_store_explicit(&g_recent_end[k], 0, memory_order_release);
+    atomic_store_explicit(&g_recent_start[k], r->start, memory_order_release);
+    atomic_store_explicit(&g_recent_end[k], r->end, memory_order_release);
+}
+
 /* ---------------------------------------------------------------- handler side */
 
 static glc_segv_range *table_find(const glc_segv_table *t, uintptr_t addr)
@@ -292,9 +321,17 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
     atomic_fetch_add(&g_readers[idx], 1);
     glc_segv_table *t = atomic_load(&g_table);
 
-    if (t && si && si->si_code == SEGV_ACCERR) {
-        glc_segv_range *r = table_find(t, (uintptr_t)si->si_addr);
-        if (r && handle_range(r, (uintptr_t)si->si_addr)) {
+    if (si && si->si_code == SEGV_ACCERR) {
+        uintptr_t addr = (uintptr_t)si->si_addr;
+        glc_segv_range *r = t ? table_find(t, addr) : NULL;
+        int resolved = r && handle_range(r, addr);
+        if (!r && t_retried != addr && recently_removed(addr)) {
+            t_retried = addr; /* its range went away under the fault: retry the access once */
+            resolved = 1;
+        } else if (resolved) {
+            t_retried = 0;
+        }
+        if (resolved) {
             atomic_fetch_sub(&g_readers[idx], 1);
             errno = saved_errno;
             return;
@@ -525,6 +562,7 @@ static void local_remove(glc_segv_range *r)
             if (t->ranges[i] != r)
                 nt->ranges[j++] = t->ranges[i];
         nt->n = j;
+        remember_removed(r); /* before the table without r: see recently_removed */
         publish(nt);
     }
     pthread_mutex_unlock(&g_lock);
