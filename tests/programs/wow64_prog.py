@@ -37,7 +37,6 @@ from OpenGL import GL  # noqa: E402
 W, R = GL.GL_MAP_WRITE_BIT, GL.GL_MAP_READ_BIT
 P, C = GL.GL_MAP_PERSISTENT_BIT, GL.GL_MAP_COHERENT_BIT
 GRID = 64                       # the draw scenario renders GRID x GRID points into an R32UI image
-EGL_PLATFORM_SURFACELESS_MESA = 0x31DD
 
 DRAW_VS = f"#version 450 core\n#define GRID {GRID}u\n" + """
 layout(location = 0) in uint v;
@@ -342,26 +341,10 @@ SCENARIOS = {
 # ---- as a program ----------------------------------------------------------------------------
 
 def make_context():
-    from OpenGL import EGL
+    """A GL 4.5 core context on surfaceless EGL (the one the interposer test program makes)."""
+    from pyopengl_prog import make_context as egl_context
 
-    dpy = EGL.eglGetPlatformDisplay(EGL_PLATFORM_SURFACELESS_MESA, EGL.EGL_DEFAULT_DISPLAY, None)
-    major, minor = EGL.EGLint(), EGL.EGLint()
-    if not EGL.eglInitialize(dpy, ctypes.pointer(major), ctypes.pointer(minor)):
-        raise RuntimeError("eglInitialize failed")
-    EGL.eglBindAPI(EGL.EGL_OPENGL_API)
-    attribs = (EGL.EGLint * 5)(EGL.EGL_RENDERABLE_TYPE, EGL.EGL_OPENGL_BIT,
-                                EGL.EGL_SURFACE_TYPE, EGL.EGL_PBUFFER_BIT, EGL.EGL_NONE)
-    config = EGL.EGLConfig()
-    n = EGL.EGLint()
-    if not EGL.eglChooseConfig(dpy, attribs, ctypes.pointer(config), 1, ctypes.pointer(n)) \
-            or n.value < 1:
-        raise RuntimeError("no EGL config")
-    cattr = (EGL.EGLint * 7)(EGL.EGL_CONTEXT_MAJOR_VERSION, 4, EGL.EGL_CONTEXT_MINOR_VERSION, 5,
-                              EGL.EGL_CONTEXT_OPENGL_PROFILE_MASK,
-                              EGL.EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL.EGL_NONE)
-    ctx = EGL.eglCreateContext(dpy, config, EGL.EGL_NO_CONTEXT, cattr)
-    if not ctx or not EGL.eglMakeCurrent(dpy, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, ctx):
-        raise RuntimeError("no GL 4.5 core context")
+    egl_context()
 
 
 def main(argv) -> int:
