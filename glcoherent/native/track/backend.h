@@ -23,6 +23,9 @@ typedef struct glc_backend_ops {
     void (*region_fini)(glc_region *r);
     /* Called with r->lock held. */
     long (*collect)(glc_region *r, glc_run_fn fn, void *user);
+    /* The same for pages [first, first + count) only (count > 0, inside the region); pages
+     * outside stay as they are. Called with r->lock held. NULL: collect the whole region. */
+    long (*collect_range)(glc_region *r, size_t first, size_t count, glc_run_fn fn, void *user);
     int (*maybe_dirty)(const glc_region *r);
     /* Whether the backend works on this machine (uncached: tracker.c caches it); NULL: it
      * always does. 1 or 0. */

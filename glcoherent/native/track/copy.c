@@ -12,6 +12,13 @@ static long copy_collect(glc_region *r, glc_run_fn fn, void *user)
     return (long)r->npages;
 }
 
+static long copy_collect_range(glc_region *r, size_t first, size_t count, glc_run_fn fn,
+                               void *user)
+{
+    glc_region_emit(r, fn, user, first, count);
+    return (long)count;
+}
+
 static int copy_maybe_dirty(const glc_region *r)
 {
     (void)r;
@@ -21,5 +28,6 @@ static int copy_maybe_dirty(const glc_region *r)
 const glc_backend_ops glc_backend_copy = {
     .kind = GLC_TRACKER_COPY,
     .collect = copy_collect,
+    .collect_range = copy_collect_range,
     .maybe_dirty = copy_maybe_dirty,
 };

@@ -155,6 +155,51 @@ static long mp_collect(glc_region *r, glc_run_fn fn, void *user)
     return total;
 }
 
+/* Pages [first, first + count) only: take their bits, re-protect, report. maybe_dirty stays as
+ * it is (pages outside may still be dirty). */
+static long mp_collect_range(glc_region *r, size_t first, size_t count, glc_run_fn fn,
+                             void *user)
+{
+    glc_segv_ensure_installed();
+    if (atomic_load(&r->segv.degraded) || glc_segv_vma_pressure())
+        return degrade(r, fn, user);
+    if (!atomic_load(&r->segv.maybe_dirty))
+        return 0;
+    atomic_fetch_add_explicit(&r->scans, 1, memory_order_relaxed);
+    size_t end = first + count, shift = r->t->page_shift;
+    size_t w0 = first / 64, w1 = (end + 63) / 64;
+    int any = 0;
+    for (size_t i = w0; i < w1; i++) {
+        uint64_t mask = ~0ull;
+        if (i == first / 64)
+            mask &= ~0ull << (first % 64);
+        if (i == (end - 1) / 64 && end % 64)
+            mask &= ~0ull >> (64 - end % 64);
+        r->scratch[i] = atomic_fetch_and(&r->segv.bits[i], ~mask) & mask;
+        any |= r->scratch[i] != 0;
+    }
+    if (!any)
+        return 0;
+    for (size_t p = find_set(r->scratch, end, first); p < end;) {
+        size_t e = find_clear(r->scratch, end, p);
+        if (mprotect((void *)(r->base + (p << shift)), (e - p) << shift, PROT_READ) != 0) {
+            /* Not re-protected: give the bits back so the pages stay reported. */
+            for (size_t i = w0; i < w1; i++)
+                atomic_fetch_or(&r->segv.bits[i], r->scratch[i]);
+            return degrade(r, fn, user);
+        }
+        p = find_set(r->scratch, end, e);
+    }
+    long total = 0;
+    for (size_t p = find_set(r->scratch, end, first); p < end;) {
+        size_t e = find_clear(r->scratch, end, p);
+        glc_region_emit(r, fn, user, p, e - p);
+        total += (long)(e - p);
+        p = find_set(r->scratch, end, e);
+    }
+    return total;
+}
+
 static int mp_maybe_dirty(const glc_region *r)
 {
     glc_region *m = (glc_region *)r;
@@ -172,6 +217,7 @@ const glc_backend_ops glc_backend_mprotect = {
     .region_init = mp_region_init,
     .region_fini = mp_region_fini,
     .collect = mp_collect,
+    .collect_range = mp_collect_range,
     .maybe_dirty = mp_maybe_dirty,
     .probe = glc_segv_available,
     .scans_whole = mp_scans_whole,

@@ -266,6 +266,27 @@ long glc_region_collect(glc_region *r, glc_run_fn fn, void *user)
     return n;
 }
 
+long glc_region_collect_range(glc_region *r, size_t offset, size_t len, glc_run_fn fn,
+                              void *user)
+{
+    if (!r)
+        return -EINVAL;
+    if (!len || offset >= r->len)
+        return 0;
+    if (len > r->len - offset)
+        len = r->len - offset;
+    unsigned shift = r->t->page_shift;
+    size_t first = offset >> shift, last = (offset + len - 1) >> shift;
+    if (!r->t->ops->collect_range || (first == 0 && last + 1 >= r->npages))
+        return glc_region_collect(r, fn, user);
+    pthread_mutex_lock(&r->lock);
+    long n = r->t->ops->collect_range(r, first, last + 1 - first, fn, user);
+    pthread_mutex_unlock(&r->lock);
+    if (n > 0)
+        atomic_fetch_add_explicit(&r->pages_dirty, (unsigned long long)n, memory_order_relaxed);
+    return n;
+}
+
 void glc_region_get_stats(const glc_region *r, glc_track_stats *out)
 {
     if (!out)

@@ -96,6 +96,13 @@ int glc_region_maybe_dirty(const glc_region *r);
  * Returns the number of dirty pages reported, or -errno. Thread-safe per region. */
 long glc_region_collect(glc_region *r, glc_run_fn fn, void *user);
 
+/* The same as collect, for the pages that overlap [offset, offset + len) of the region only:
+ * every dirty page there is reported (whole) and re-armed; pages outside keep their state for
+ * a later collect. Backends that cannot look at part of a region collect it whole (a sentinel
+ * region); every page reported must then be sent, as with collect. */
+long glc_region_collect_range(glc_region *r, size_t offset, size_t len, glc_run_fn fn,
+                              void *user);
+
 void glc_region_get_stats(const glc_region *r, glc_track_stats *out);
 
 /* Put glcoherent's SIGSEGV handler back on top if another one displaced it (it then chains to

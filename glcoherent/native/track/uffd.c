@@ -321,6 +321,23 @@ static long uffd_collect(glc_region *r, glc_run_fn fn, void *user)
     return n;
 }
 
+/* Part of a plain region: one scan of those pages. A sentinel region is collected whole (its
+ * windows and blind copies are bookkept per collect). */
+static long uffd_collect_range(glc_region *r, size_t first, size_t count, glc_run_fn fn,
+                               void *user)
+{
+    glc_tracker *t = r->t;
+    if (r->sentinel || t->forks != glc_fork_generation())
+        return uffd_collect(r, fn, user);
+    atomic_fetch_add_explicit(&r->scans, 1, memory_order_relaxed);
+    glc_emit_sink e = {.base = {.cb = glc_emit_cb}, .r = r, .fn = fn, .user = user, .first = SIZE_MAX};
+    uintptr_t start = r->base + (first << t->page_shift);
+    long n = glc_uffd_scan_range(t->pagemap_fd, start, start + (count << t->page_shift), &e.base,
+                                 t->page_shift);
+    glc_emit_flush(&e);
+    return n;
+}
+
 static int uffd_maybe_dirty(const glc_region *r)
 {
     return r->sentinel ? glc_sentinel_maybe_dirty(r) : 1;
@@ -333,6 +350,7 @@ const glc_backend_ops glc_backend_uffd = {
     .region_init = uffd_region_init,
     .region_fini = uffd_region_fini,
     .collect = uffd_collect,
+    .collect_range = uffd_collect_range,
     .maybe_dirty = uffd_maybe_dirty,
     .probe = uffd_probe,
     .scans_whole = glc_uffd_region_scans_whole,
