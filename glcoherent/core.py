@@ -237,6 +237,17 @@ class Shadow:
         _check(n, "flush")
         return int(n)
 
+    def flush_range(self, dst: np.ndarray, offset: int, length: int) -> int:
+        """Copy client writes to bytes [offset, offset + length) into dst (what one command
+        reads): those bytes, or the dirty pages among them, as the policy decides. Writes
+        elsewhere stay for a later flush. Returns bytes copied."""
+        self._check_target(dst)
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        n = lib.glc_shadow_flush_range(self._ptr, ffi.from_buffer(dst), offset, length)
+        _check(n, "flush_range")
+        return int(n)
+
     def flush_runs(self) -> List[Tuple[int, bytes]]:
         """Client writes since the last flush as (offset, bytes) runs."""
         runs: List[Tuple[int, bytes]] = []

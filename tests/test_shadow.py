@@ -6,7 +6,6 @@ against a reference model: no byte may be lost and none invented.
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 
@@ -231,6 +230,22 @@ class ShadowModel(RuleBasedStateMachine):
         self.cpu_dirty[:] = False
         np.testing.assert_array_equal(self.gpu, self.gpu_exp)
 
+    @rule(data=st.data())
+    def flush_range(self, data):
+        """What one draw reads: the range must arrive; outside it only bytes the CPU wrote may
+        move (whole dirty pages), never a GPU byte."""
+        off, length = self._range(data)
+        self.s.flush_range(self.gpu, off, length)
+        sl = slice(off, off + length)
+        np.testing.assert_array_equal(self.gpu[sl], np.where(self.cpu_dirty[sl],
+                                                             self.cpu_exp[sl], self.gpu_exp[sl]))
+        self.gpu_exp[sl] = self.gpu[sl]
+        self.cpu_dirty[sl] = False
+        moved = self.gpu != self.gpu_exp
+        assert (self.cpu_dirty[moved] & (self.gpu[moved] == self.cpu_exp[moved])).all(), \
+            "a range flush changed bytes the CPU did not write"
+        self.gpu_exp[moved] = self.gpu[moved]
+
     @precondition(lambda self: self.s.merging)
     @rule()
     def copy_back(self):
@@ -269,53 +284,57 @@ def _sentinel(s):
     return bool(lib.glc_shadow_sentinel(s._ptr))
 
 
-@needs_uffd
 @pytest.mark.parametrize("size", [PAGE_SIZE, 64 * PAGE_SIZE, 1024 * PAGE_SIZE])
-def test_auto_uses_sentinel_and_idle_flush_is_free(arena, size, monkeypatch):
-    monkeypatch.delenv("GLCOHERENT_KERNEL_WRITES", raising=False)
-    with Shadow(arena, size, "auto") as s:
-        assert _sentinel(s)
-        dst = np.zeros(size, np.uint8)
-        assert not s.maybe_dirty()
-        for _ in range(10):
-            assert s.flush(dst) == 0
-        assert s.stats().scans == 0, "a clean sentinel shadow is never scanned"
-        s.client()[size // 2] = 5
-        assert s.maybe_dirty()
-        assert s.flush(dst) >= PAGE_SIZE and dst[size // 2] == 5
-        for _ in range(6):  # the window decays
-            s.flush(dst)
-        if size > 64 * 1024:  # (a small shadow may have gone to copy mode instead)
-            assert not s.maybe_dirty()
-    with Shadow(arena, size, "uffd") as s:
-        assert not _sentinel(s), "explicit uffd stays a pure scan (kernel-write safe)"
-
-
-@needs_uffd
-def test_kernel_writes_env_disables_sentinel(arena, monkeypatch):
-    n = 64 * PAGE_SIZE
+def test_auto_has_no_sentinel_and_kernel_writes_work(arena, size):
+    """The default never makes shadow pages read-only: the kernel writes into a clean page of
+    it (readv, as read(2) into a mapping does) without EFAULT, and the next flush sends the
+    bytes."""
     r, w = os.pipe()
     try:
-        os.write(w, b"K" * 200)
-        monkeypatch.delenv("GLCOHERENT_KERNEL_WRITES", raising=False)
-        with Shadow(arena, n, "auto") as s:
-            assert _sentinel(s)
-            view = memoryview(s.client())[5 * PAGE_SIZE:5 * PAGE_SIZE + 100]
-            with pytest.raises(OSError) as exc:  # read-only sentinel page: EFAULT
-                os.readv(r, [view])
-            assert exc.value.errno == errno.EFAULT
-        monkeypatch.setenv("GLCOHERENT_KERNEL_WRITES", "1")
-        with Shadow(arena, n, "auto") as s:
+        os.write(w, b"K" * 100)
+        with Shadow(arena, size, "auto") as s:
             assert not _sentinel(s)
-            dst = np.zeros(n, np.uint8)
+            dst = np.zeros(size, np.uint8)
             s.flush(dst)
-            view = memoryview(s.client())[5 * PAGE_SIZE + 3:5 * PAGE_SIZE + 103]
+            at = size // 2 + 3 if size > PAGE_SIZE else 3
+            view = memoryview(s.client())[at:at + 100]
             assert os.readv(r, [view]) == 100
-            assert s.flush(dst) == PAGE_SIZE
-            assert bytes(dst[5 * PAGE_SIZE + 3:5 * PAGE_SIZE + 103]) == b"K" * 100
+            assert s.flush(dst) >= 100
+            assert bytes(dst[at:at + 100]) == b"K" * 100
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.parametrize("merge", [False, True])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_flush_range_sends_what_was_asked_and_keeps_the_rest(arena, backend, merge):
+    """A range flush (what one draw reads) sends the client's writes there; writes elsewhere
+    are not lost: the next whole flush sends them. Byte exact in merge mode."""
+    n = 64 * PAGE_SIZE
+    with Shadow(arena, n, backend) as s:
+        dst = np.zeros(n, np.uint8)
+        s.flush(dst)
+        if merge:
+            s.enable_merge(dst)
+        c = s.client()
+        c[10 * PAGE_SIZE + 5:10 * PAGE_SIZE + 53] = 7      # inside the range below
+        c[40 * PAGE_SIZE + 100] = 9                          # elsewhere
+        got = s.flush_range(dst, 10 * PAGE_SIZE, 64)
+        assert got >= 48
+        assert (dst[10 * PAGE_SIZE + 5:10 * PAGE_SIZE + 53] == 7).all()
+        assert dst[40 * PAGE_SIZE + 100] == 0, "a range flush sent bytes outside its range"
+        # A large range: looked up among dirty pages (or copied), never a byte lost.
+        c[20 * PAGE_SIZE:22 * PAGE_SIZE] = 3
+        s.flush_range(dst, 16 * PAGE_SIZE, 16 * PAGE_SIZE)
+        assert (dst[20 * PAGE_SIZE:22 * PAGE_SIZE] == 3).all()
+        s.flush(dst)
+        assert (dst == c).all(), "a write outside the flushed ranges was lost"
+        if merge:  # bytes the "GPU" wrote next to client bytes survive a range flush
+            dst[10 * PAGE_SIZE + 60] = 42
+            c[10 * PAGE_SIZE + 61] = 43
+            s.flush_range(dst, 10 * PAGE_SIZE, 128)
+            assert dst[10 * PAGE_SIZE + 60] == 42 and dst[10 * PAGE_SIZE + 61] == 43
 
 
 @needs_uffd
@@ -324,7 +343,6 @@ def test_auto_stream_and_tiny_writers(arena):
     after each; every byte arrives, few signals, little write amplification for 4 KiB."""
     n = 512 * PAGE_SIZE
     with Shadow(arena, n, "auto") as s:
-        assert _sentinel(s)
         dst = np.zeros(n, np.uint8)
         c = s.client()
         sent = 0
@@ -359,12 +377,11 @@ def test_small_auto_shadow_goes_to_copy_when_scanned_whole(arena):
 
 
 @needs_uffd
-def test_auto_sentinel_threads_write_while_flushing(arena):
-    """Like test_threads_write_while_flushing, on a shadow large enough for several windows,
-    with ring writers (one 48-byte, one 4 KiB) next to the random ones."""
+def test_auto_threads_write_while_flushing(arena):
+    """Like test_threads_write_while_flushing, on a large auto shadow, with ring writers (one
+    48-byte, one 4 KiB) next to the random ones."""
     n = 1024 * PAGE_SIZE
     with Shadow(arena, n, "auto") as s:
-        assert _sentinel(s)
         dst = np.zeros(n, np.uint8)
         s.flush(dst)
         c = s.client()

@@ -1,11 +1,21 @@
 /* core/policy.c [core layer] - see policy.h. */
 #include "core/policy.h"
 
-#include <stdlib.h>
 
 glc_policy_kind glc_policy_for(glc_tracker_kind kind)
 {
     return kind == GLC_TRACKER_BEST ? GLC_POLICY_ADAPTIVE : GLC_POLICY_FIXED;
+}
+
+glc_tracker_kind glc_policy_backend(glc_tracker_kind want, int kernel_writes_wrapped)
+{
+    if (want != GLC_TRACKER_BEST)
+        return glc_tracker_resolve(want);
+    if (glc_tracker_available(GLC_TRACKER_UFFD))
+        return GLC_TRACKER_UFFD;
+    if (kernel_writes_wrapped && glc_tracker_available(GLC_TRACKER_MPROTECT))
+        return GLC_TRACKER_MPROTECT;
+    return GLC_TRACKER_COPY;
 }
 
 void glc_policy_init(glc_policy *p, glc_tracker_kind kind)
@@ -13,21 +23,15 @@ void glc_policy_init(glc_policy *p, glc_tracker_kind kind)
     *p = (glc_policy){.kind = glc_policy_for(kind)};
 }
 
-/* GLCOHERENT_KERNEL_WRITES=1: the program lets the kernel write into mapped buffers (read(2)
- * straight into a persistent mapping). */
-static int kernel_writes(void)
-{
-    const char *v = getenv("GLCOHERENT_KERNEL_WRITES");
-    return v && *v && !(v[0] == '0' && v[1] == 0);
-}
-
 unsigned glc_policy_region_flags(const glc_policy *p, const glc_tracker *t, size_t map_len)
 {
-    if (p->kind != GLC_POLICY_ADAPTIVE || glc_tracker_kind_of(t) != GLC_TRACKER_UFFD)
-        return 0;
-    if (map_len < GLC_SENTINEL_MIN_BYTES || kernel_writes())
-        return 0;
-    return GLC_REGION_SENTINEL;
+    /* No sentinel for shadows: its read-only pages make kernel writes (read(2) straight into
+     * a mapping) fail with EFAULT, and correctness comes first. The GL layer's range flushes
+     * make most clean checks unnecessary instead. */
+    (void)p;
+    (void)t;
+    (void)map_len;
+    return 0;
 }
 
 glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region, size_t map_len,
@@ -55,6 +59,13 @@ glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region
     else
         p->copy_len = GLC_SHADOW_COPY_PROBE;
     return GLC_POLICY_TO_COPY;
+}
+
+int glc_policy_range_blind(const glc_policy *p, const glc_region *region, size_t len)
+{
+    if (!region || glc_region_kind(region) == GLC_TRACKER_COPY)
+        return 1;
+    return p->kind == GLC_POLICY_ADAPTIVE && len <= GLC_POLICY_BLIND_BYTES;
 }
 
 void glc_policy_tracking_again(glc_policy *p)

@@ -5,12 +5,13 @@
  *     from what the machine offers: uffd, else mprotect, else copy;
  *   - the adaptive policy (GLC_POLICY_ADAPTIVE, here) is what a shadow follows when the user
  *     asked for "auto" (GLC_TRACKER_BEST): per shadow and over its life it decides
- *       (1) whether the shadow's region uses the uffd sentinel (glc_policy_region_flags),
+ *       (1) how a range flush (the bytes one command may read, found by the GL layer) is
+ *           done: copied blindly when small, else the dirty pages among them are collected
+ *           (glc_policy_range_blind);
  *       (2) when a tracked shadow switches to whole copy and when it goes back to tracking to
  *           measure again (glc_policy_after_flush).
- *     Inside a sentinel region, the uffd backend runs the sentinel's own rules (hot windows,
- *     pages copied blindly, whole scans after scattered writes, the fault-rate guard); their
- *     tunables are listed at the top of track/sentinel.c.
+ *     The uffd sentinel (track/sentinel.c) is not used for shadows any more: it broke kernel
+ *     writes into mappings (glc_policy_region_flags).
  * A shadow created for a named backend has the fixed policy: tracked by it for life (or copied
  * whole for the copy backend), never switched.
  *
@@ -30,20 +31,27 @@
 #define GLC_SHADOW_COPY_PROBE 64
 /* ... doubling up to this while probes end in copy mode again within a few flushes. */
 #define GLC_SHADOW_COPY_PROBE_MAX 4096
-/* Smallest shadow (bytes, whole pages) that the adaptive policy tracks with the uffd sentinel.
- * Measured (trackbench scenarios, 8 KiB to 16 MiB; idle, and 64-byte writes at random places
- * every 1, 4, 16, 64 draws): with its fault-rate guard the sentinel never costs more per draw
- * than a plain scan, and an idle or rarely written shadow costs a memory read instead of a
- * scan (~0.8 us at 64 KiB, ~7 us at 16 MiB), so every size gets it. */
-#define GLC_SENTINEL_MIN_BYTES 4096u
 /* Adaptive shadows up to this size go to copy mode as soon as their tracker scans them whole
  * (a whole copy of 64 KiB, ~0.6 us, is cheaper than a scan). */
 #define GLC_SHADOW_SMALL_COPY_BYTES (64u * 1024u)
+
+/* Range flushes (what one command may read, gl/): up to this many bytes an adaptive shadow
+ * copies them blindly instead of looking for dirty pages among them (a PAGEMAP_SCAN costs about
+ * a system call, ~1 us here; memcpy moves 8 KiB in ~0.5 us). Blind copies leave the pages
+ * marked written: a later whole flush sends them again (correct, counted as amplification). */
+#define GLC_POLICY_BLIND_BYTES (8u * 1024u)
 
 typedef enum glc_policy_kind {
     GLC_POLICY_FIXED = 0,    /* the requested backend, for life */
     GLC_POLICY_ADAPTIVE = 1, /* decisions (1) and (2) above */
 } glc_policy_kind;
+
+/* The backend an instance asking for `want` gets. For "auto" (GLC_TRACKER_BEST): uffd where the
+ * machine has it; else mprotect only when every kernel write into mappings is prepared for
+ * (kernel_writes_wrapped: the interposer wraps the libc calls), because a kernel write into an
+ * mprotect-armed page fails with EFAULT; else copy, which the range flushes make usable for
+ * bounded draws. A named backend: itself, or the next available one (glc_tracker_resolve). */
+glc_tracker_kind glc_policy_backend(glc_tracker_kind want, int kernel_writes_wrapped);
 
 /* The policy of a shadow requested with `kind`: adaptive for GLC_TRACKER_BEST ("auto"). */
 glc_policy_kind glc_policy_for(glc_tracker_kind kind);
@@ -59,10 +67,9 @@ typedef struct glc_policy {
 
 void glc_policy_init(glc_policy *p, glc_tracker_kind kind);
 
-/* Flags (GLC_REGION_*) for a region of map_len bytes that a shadow creates on tracker t:
- * GLC_REGION_SENTINEL for adaptive shadows on a uffd tracker from GLC_SENTINEL_MIN_BYTES up,
- * unless GLCOHERENT_KERNEL_WRITES=1 (read at every call) says the program has the kernel write
- * into mappings (read(2) into a read-only sentinel page fails with EFAULT). */
+/* Flags (GLC_REGION_*) for a region of map_len bytes that a shadow creates on tracker t: none.
+ * The uffd sentinel (GLC_REGION_SENTINEL) is not used for shadows: kernel writes into its
+ * read-only pages fail with EFAULT, so a shadow on it would break read(2) into a mapping. */
 unsigned glc_policy_region_flags(const glc_policy *p, const glc_tracker *t, size_t map_len);
 
 typedef enum glc_policy_action {
@@ -75,6 +82,12 @@ typedef enum glc_policy_action {
  * region: its tracked region, NULL in copy mode. */
 glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region, size_t map_len,
                                          size_t dirty_pages, size_t total_pages);
+
+/* A range flush of len bytes on a shadow tracked by region (NULL: copy mode): 1 to copy the
+ * bytes blindly, 0 to collect the dirty pages among them. Copy mode and the copy backend copy
+ * (they track nothing); a named tracker always looks (fixed policy); the adaptive policy copies
+ * up to GLC_POLICY_BLIND_BYTES. */
+int glc_policy_range_blind(const glc_policy *p, const glc_region *region, size_t len);
 
 /* The shadow carried out GLC_POLICY_TO_TRACKED (its region exists again). */
 void glc_policy_tracking_again(glc_policy *p);

@@ -140,7 +140,7 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
     size_t page = glc_page_size();
     if (length == 0 || lead >= page)
         return -EINVAL;
-    if (kind != GLC_TRACKER_COPY && !tracker)
+    if (kind != GLC_TRACKER_COPY && kind != GLC_TRACKER_BEST && !tracker)
         return -EINVAL;
     glc_shadow *s = calloc(1, sizeof *s);
     if (!s)
@@ -191,7 +191,7 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
     madvise(s->client_base, s->map_len, MADV_NOHUGEPAGE);
     madvise(s->internal_base, s->map_len, MADV_NOHUGEPAGE);
 
-    if (kind != GLC_TRACKER_COPY) {
+    if (kind != GLC_TRACKER_COPY && tracker) {
         rc = make_region(s);
         if (rc) {
             munmap(s->internal_base, s->map_len);
@@ -219,6 +219,21 @@ void glc_shadow_destroy(glc_shadow *s)
     glc_arena_free(s->arena, s->client_base, s->map_len);
     free(s->ref);
     free(s);
+}
+
+int glc_shadow_reset(glc_shadow *s, size_t length, size_t lead)
+{
+    size_t map_len = (lead + length + s->page - 1) & ~(s->page - 1);
+    if (s->region || s->ref || s->policy.kind != GLC_POLICY_FIXED || !length || lead >= s->page ||
+        map_len != s->map_len)
+        return -EINVAL;
+    s->lead = lead;
+    s->length = length;
+    memset(&s->st, 0, sizeof s->st);
+    s->st.length = length;
+    s->st.tracker = GLC_TRACKER_COPY;
+    s->retired = (glc_track_stats){0};
+    return 0;
 }
 
 void *glc_shadow_client(const glc_shadow *s) { return s->client_base + s->lead; }
@@ -312,6 +327,8 @@ static void drop_region(glc_shadow *s)
 /* Carry out what the policy decides after a flush. */
 static void after_flush(glc_shadow *s, size_t dirty_pages)
 {
+    if (!s->tracker)
+        return; /* nothing to track with: copy mode for life */
     switch (glc_policy_after_flush(&s->policy, s->region, s->map_len, dirty_pages,
                                    s->map_len / s->page)) {
     case GLC_POLICY_TO_COPY:
@@ -354,6 +371,28 @@ long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user)
 long glc_shadow_flush(glc_shadow *s, void *dst)
 {
     return glc_shadow_flush_cb(s, copy_to_ptr, dst);
+}
+
+long glc_shadow_flush_range(glc_shadow *s, void *dst, size_t offset, size_t len)
+{
+    if (offset >= s->length || !len)
+        return 0;
+    if (len > s->length - offset)
+        len = s->length - offset;
+    flush_ctx c = {.s = s, .fn = copy_to_ptr, .user = dst};
+    if (glc_policy_range_blind(&s->policy, s->region, len)) {
+        send_run(&c, offset, len);
+    } else {
+        /* Dirty pages go whole: they are re-armed, so nothing of them may stay behind. */
+        long n = glc_region_collect_range(s->region, s->lead + offset, len, on_dirty_run, &c);
+        if (n < 0)
+            return n;
+    }
+    if (c.bytes) {
+        s->st.flushes++;
+        s->st.bytes_flushed += c.bytes;
+    }
+    return (long)c.bytes;
 }
 
 int glc_shadow_enable_merge(glc_shadow *s, void *dst)

@@ -53,12 +53,18 @@ typedef struct glc_shadow_stats {
 typedef void (*glc_copy_fn)(void *user, size_t offset, const void *src, size_t length);
 
 /* Create a shadow of `length` bytes with `lead` bytes of offset into the first page.
- * kind: GLC_TRACKER_BEST (the adaptive policy on `tracker`, core/policy.h), UFFD or MPROTECT
- * (regions are created on `tracker`, fixed policy), or COPY (whole copies; tracker may be NULL).
+ * kind: GLC_TRACKER_BEST (the adaptive policy on `tracker`, core/policy.h; with tracker NULL,
+ * copy mode for life), UFFD or MPROTECT (regions are created on `tracker`, fixed policy), or
+ * COPY (whole copies; tracker may be NULL).
  * Returns 0 or -errno (-ENOMEM when the arena is exhausted). */
 int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
                       size_t length, size_t lead, glc_shadow **out);
 void glc_shadow_destroy(glc_shadow *s);
+/* Reuse a shadow of the copy kind (no region, no reference copy) for another mapping of
+ * `length` bytes at `lead`: 0 when it has exactly the pages that needs (its statistics start
+ * again; its bytes are the old mapping's until loaded), else -EINVAL. Saves the memfd and the
+ * two mappings that make ordinary map / unmap cycles costly. */
+int glc_shadow_reset(glc_shadow *s, size_t length, size_t lead);
 
 void *glc_shadow_client(const glc_shadow *s);   /* client pointer (base + lead), below limit */
 void *glc_shadow_internal(const glc_shadow *s); /* internal view of the same data */
@@ -77,6 +83,12 @@ int glc_shadow_maybe_dirty(const glc_shadow *s);
 long glc_shadow_flush(glc_shadow *s, void *dst);
 /* Same, with a callback per run. */
 long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user);
+
+/* Send the client's writes to bytes [offset, offset + len) of the data (what one command may
+ * read) to dst: either those bytes blindly (byte exact against the reference in merge mode) or
+ * the dirty pages overlapping them, as the policy decides (glc_policy_range_blind). Writes
+ * elsewhere stay for a later flush. Returns bytes copied (or -errno). */
+long glc_shadow_flush_range(glc_shadow *s, void *dst, size_t offset, size_t len);
 
 /* Keep a reference copy from now on, so that flush and copy-back are byte exact. Flushes
  * pending client writes to dst first (dst may be NULL if the caller just flushed).
