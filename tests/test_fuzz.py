@@ -63,6 +63,11 @@ from fuzz_helpers.glapi import GLApi, view  # noqa: E402
 pytestmark = pytest.mark.gl
 
 NBUF = 3
+DRAW_VS = """#version 450
+layout(location = 0) in uvec4 a;
+flat out uvec4 o;
+void main() { o = a; gl_Position = vec4(0.0); }
+"""
 # Known divergences the model tolerates (none open now: BUG-2, found by this fuzzer, is fixed
 # and kept as a regression test below). GLCOHERENT_FUZZ_STRICT=0 re-enables the tolerance.
 KNOWN_BUGS = os.environ.get("GLCOHERENT_FUZZ_STRICT", "1") in ("", "0")
@@ -136,6 +141,18 @@ class Env:
         self.prog = self.N.program([(G.GL_COMPUTE_SHADER, COMPUTE_SRC)])
         self.loc = {u: self.N.glGetUniformLocation(self.prog, u.encode())
                     for u in ("count", "stride", "value", "use_src")}
+        # draw_read: a vertex shader passing a uvec4 attribute to transform feedback, an 8x8
+        # target (draws need a complete framebuffer), per side a VAO made through that side
+        self.vprog = self.N.program([(G.GL_VERTEX_SHADER, DRAW_VS)], xfb=["o"])
+        N = self.N
+        rb = N.create(N.glCreateRenderbuffers)
+        N.glNamedRenderbufferStorage(rb, G.GL_RGBA8, 8, 8)
+        self.fbo = N.create(N.glCreateFramebuffers)
+        N.glNamedFramebufferRenderbuffer(self.fbo, G.GL_COLOR_ATTACHMENT0, G.GL_RENDERBUFFER, rb)
+        self.vaos = [A.create(A.glCreateVertexArrays) for A in (self.N, self.E)]
+        self.idx = [A.create_buffer() for A in (self.N, self.E)]
+        for side, A in enumerate((self.N, self.E)):
+            A.glNamedBufferStorage(self.idx[side], 4096, None, G.GL_DYNAMIC_STORAGE_BIT)
         assert not self.N.errors()
 
 
@@ -594,7 +611,7 @@ class GLDifferential(RuleBasedStateMachine):
     # ---- CPU writes -------------------------------------------------------------------------
 
     @rule(i=st.integers(0, NBUF - 1), a=an_int, c=an_int, kind=range_kind,
-          mode=st.sampled_from(["random", "fill", "scatter", "pages", "restore"]),
+          mode=st.sampled_from(["random", "fill", "scatter", "pages", "restore", "kernel"]),
           value=st.sampled_from([0, 1, 0xFF, 0x5A]), seed=st.integers(0, 1 << 16))
     def cpu_write(self, i, a, c, kind, mode, value, seed):
         writable = [k for k, b in enumerate(self.bufs)
@@ -606,6 +623,8 @@ class GLDifferential(RuleBasedStateMachine):
         if kind == "invalid":
             kind = "any"
         off, length = pick_range(b.mlen, a, c, kind)
+        if mode == "kernel":
+            length = min(length, 32768)
         rng = np.random.default_rng(seed)
         mask = np.zeros(b.mlen, bool)
         if mode == "scatter":
@@ -618,7 +637,7 @@ class GLDifferential(RuleBasedStateMachine):
         # never race a GPU write that is not synchronised yet (same bytes)
         if b.persistent:
             mask &= b.gen[b.moff:b.moff + b.mlen] <= self.synced
-        if not mask.any():
+        if not mask.any() or (mode == "kernel" and not mask[off:off + length].all()):
             return
         if mode == "fill":
             data = np.full(b.mlen, value, np.uint8)
@@ -631,8 +650,11 @@ class GLDifferential(RuleBasedStateMachine):
         self.note(f"cpu_write(buf{i}, mapping bytes {mode} in [{off}, +{length}) "
                   f"({int(mask.sum())} bytes), value={value}, seed={seed})")
         Counters.cpu_writes += 1
-        for v in b.views():
-            v[mask] = data[mask]
+        if mode == "kernel":
+            self.kernel_write(b, off, data[off:off + length].tobytes(), seed)
+        else:
+            for v in b.views():
+                v[mask] = data[mask]
         b.map_undef[mask] = False
         lo = b.moff
         if b.access & G.GL_MAP_FLUSH_EXPLICIT_BIT:
@@ -649,9 +671,44 @@ class GLDifferential(RuleBasedStateMachine):
             b.undef[lo:lo + b.mlen] |= mask & b.unloaded
         b.unloaded &= ~mask
 
+    def kernel_write(self, b, off, data, seed):
+        """The kernel writes data at mapping offset off of both sides (os.readv from a pipe or
+        socket.recv_into), as read(2) straight into a persistent mapping does. Under the
+        mprotect tracker the program prepares the range first (the interposer does that
+        around the libc calls; in-process there is no libc call to wrap)."""
+        import socket
+
+        if "mprotect" in self.env.inst.stats().tracker_name:
+            import glcoherent
+
+            glcoherent.prepare_kernel_write(b.ptrs[1] + off, len(data))
+        for v in b.views():
+            dest = memoryview(v)[off:off + len(data)]
+            got = 0
+            if seed % 2:
+                r, w = os.pipe()
+                try:
+                    os.write(w, data)  # at most 32 KiB: fits the pipe
+                    while got < len(data):
+                        got += os.readv(r, [dest[got:]])
+                finally:
+                    os.close(r)
+                    os.close(w)
+            else:
+                x, y = socket.socketpair()
+                try:
+                    x.sendall(data)
+                    while got < len(data):
+                        got += y.recv_into(dest[got:])
+                finally:
+                    x.close()
+                    y.close()
+            if got != len(data):
+                self.fail(f"kernel write: {got} of {len(data)} bytes")
+
     cpu_write_again = rule(
         i=st.integers(0, NBUF - 1), a=an_int, c=an_int, kind=range_kind,
-        mode=st.sampled_from(["random", "fill", "scatter", "pages", "restore"]),
+        mode=st.sampled_from(["random", "fill", "scatter", "pages", "restore", "kernel"]),
         value=st.sampled_from([0, 1, 0xFF, 0x5A]), seed=st.integers(0, 1 << 16))(
             lambda self, **kw: self.cpu_write(**kw))
 
@@ -871,6 +928,74 @@ class GLDifferential(RuleBasedStateMachine):
             return
         got = [self.N.read(self.check[side], 0, length) for side in (0, 1)]
         self.compare_gpu("gpu_read", i, off, got, b.undef[off:off + length])
+
+    @rule(i=st.integers(0, NBUF - 1), a=an_int, c=an_int, kind=range_kind,
+          how=st.sampled_from(["arrays", "dsa", "elements", "range"]),
+          stride=st.sampled_from([16, 16, 32, PAGE // 2 + 16]), seed=an_int)
+    def draw_read(self, i, a, c, kind, how, stride, seed):
+        """A draw fetches vertices (uvec4) from a range of buf i; transform feedback captures
+        what it read into the check buffer. Vertex pointers (arrays), direct state access
+        (dsa), indices from an ordinary buffer (elements: the layer cannot see them) or a
+        DrawRangeElements range: the layer must flush what the draw reads."""
+        b = self.bufs[i]
+        if b.size < 16 or (b.mapped and not b.persistent):
+            return
+        off, length = pick_range(b.size, a, c, "some" if kind == "invalid" else kind)
+        off -= off % 4
+        n = min(max((length - 16) // stride + 1, 1), 64) if length >= 16 else 1
+        if off + (n - 1) * stride + 16 > b.size:
+            n = (b.size - off - 16) // stride + 1
+        if n < 1:
+            return
+        rng = np.random.default_rng(seed)
+        verts = np.arange(n) if how in ("arrays", "dsa") else rng.integers(0, n, n)
+        bv = int(rng.integers(0, verts.min() + 1)) if how == "elements" else 0
+        order = (verts - bv).astype(np.uint16)
+        self.note(f"draw_read: buf{i}[{off}:+{(n - 1) * stride + 16}] stride {stride}, {how}, "
+                  f"{n} vertices")
+        for side, A in enumerate(self.apis):
+            A.glNamedBufferSubData(self.env.idx[side], 0, order.nbytes, order.ctypes.data)
+
+        def go(side, A):
+            vao, name = self.env.vaos[side], b.names[side]
+            A.glBindFramebuffer(G.GL_FRAMEBUFFER, self.env.fbo)
+            A.glBindVertexArray(vao)
+            if how == "dsa":
+                A.glVertexArrayAttribIFormat(vao, 0, 4, G.GL_UNSIGNED_INT, 0)
+                A.glVertexArrayAttribBinding(vao, 0, 0)
+                A.glVertexArrayVertexBuffer(vao, 0, name, off, stride)
+                A.glEnableVertexArrayAttrib(vao, 0)
+            else:
+                A.glBindBuffer(G.GL_ARRAY_BUFFER, name)
+                A.glVertexAttribIPointer(0, 4, G.GL_UNSIGNED_INT, stride, off)
+                A.glEnableVertexAttribArray(0)
+                A.glBindBuffer(G.GL_ARRAY_BUFFER, 0)
+            A.glVertexArrayElementBuffer(vao, self.env.idx[side])
+            A.glBindBufferBase(G.GL_TRANSFORM_FEEDBACK_BUFFER, 0, self.check[side])
+            A.glUseProgram(self.env.vprog)
+            A.glEnable(G.GL_RASTERIZER_DISCARD)
+            A.glBeginTransformFeedback(G.GL_POINTS)
+            if how in ("arrays", "dsa"):
+                A.glDrawArrays(G.GL_POINTS, 0, n)
+            elif how == "elements":
+                A.glDrawElementsBaseVertex(G.GL_POINTS, n, G.GL_UNSIGNED_SHORT, 0, bv)
+            else:
+                A.glDrawRangeElements(G.GL_POINTS, int(order.min()), int(order.max()), n,
+                                      G.GL_UNSIGNED_SHORT, 0)
+            A.glEndTransformFeedback()
+            A.glDisable(G.GL_RASTERIZER_DISCARD)
+            A.glUseProgram(0)
+            A.glBindBufferBase(G.GL_TRANSFORM_FEEDBACK_BUFFER, 0, 0)
+            A.glBindVertexArray(0)
+            A.glBindFramebuffer(G.GL_FRAMEBUFFER, 0)
+
+        _, errs = self.both("draw_read", go)
+        if errs:
+            return
+        got = [np.frombuffer(self.N.read(self.check[side], 0, 16 * n), np.uint8)
+               for side in (0, 1)]
+        src = (off + verts[:, None] * stride + np.arange(16)[None, :]).ravel()
+        self.compare_gpu("draw_read", i, off, [g.tobytes() for g in got], b.undef[src])
 
     @rule(i=st.integers(0, NBUF - 1), a=an_int, c=an_int, kind=range_kind,
           api=st.sampled_from(["named", "target"]))

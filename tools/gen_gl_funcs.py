@@ -13,22 +13,82 @@ from pathlib import Path
 
 LISTS = {
     # Reads any buffer, may write SSBO/atomic/xfb/image buffers: flush before, mark after.
+    # Reads any buffer, may write SSBO/atomic/xfb/image buffers: flush before, mark after. Their
+    # reads are not bounded by what the layer knows (indirect, transform feedback, compute).
     "GLC_GL_DRAW": """
-        glDrawArrays glDrawArraysInstanced glDrawArraysInstancedBaseInstance glDrawArraysIndirect
-        glDrawElements glDrawElementsInstanced glDrawElementsBaseVertex
-        glDrawElementsInstancedBaseVertex glDrawElementsInstancedBaseInstance
-        glDrawElementsInstancedBaseVertexBaseInstance glDrawRangeElements
-        glDrawRangeElementsBaseVertex glDrawElementsIndirect glMultiDrawArrays glMultiDrawElements
-        glMultiDrawElementsBaseVertex glMultiDrawArraysIndirect glMultiDrawElementsIndirect
+        glDrawArraysIndirect glDrawElementsIndirect
+        glMultiDrawArraysIndirect glMultiDrawElementsIndirect
         glMultiDrawArraysIndirectCount glMultiDrawElementsIndirectCount
         glMultiDrawArraysIndirectCountARB glMultiDrawElementsIndirectCountARB
-        glDrawArraysInstancedARB glDrawElementsInstancedARB
         glDrawTransformFeedback glDrawTransformFeedbackInstanced glDrawTransformFeedbackStream
         glDrawTransformFeedbackStreamInstanced glDispatchCompute glDispatchComputeIndirect
         glEnd
-        glDrawArraysInstancedEXT glDrawElementsInstancedEXT glMultiDrawArraysIndirectAMD
-        glMultiDrawElementsIndirectAMD glDrawArraysEXT glDrawRangeElementsEXT glMultiDrawArraysEXT
-        glMultiDrawElementsEXT glDispatchComputeGroupSizeARB
+        glMultiDrawArraysIndirectAMD glMultiDrawElementsIndirectAMD
+        glDispatchComputeGroupSizeARB
+    """,
+    # Draws whose vertex fetches the layer can bound (gl/vertex.h); hand-written in gl/wrap.c.
+    "GLC_GL_BOUNDED": """
+        glDrawArrays glDrawArraysEXT glDrawArraysInstanced glDrawArraysInstancedARB
+        glDrawArraysInstancedEXT glDrawArraysInstancedBaseInstance
+        glDrawElements glDrawElementsInstanced glDrawElementsInstancedARB
+        glDrawElementsInstancedEXT glDrawElementsBaseVertex glDrawElementsInstancedBaseVertex
+        glDrawElementsInstancedBaseInstance glDrawElementsInstancedBaseVertexBaseInstance
+        glDrawRangeElements glDrawRangeElementsEXT glDrawRangeElementsBaseVertex
+        glMultiDrawArrays glMultiDrawArraysEXT glMultiDrawElements glMultiDrawElementsEXT
+        glMultiDrawElementsBaseVertex
+    """,
+    # Vertex-input state the model follows exactly; hand-written in gl/wrap.c.
+    "GLC_GL_VERTEX": """
+        glBindBuffer glBindBufferARB glBindVertexArray glDeleteVertexArrays
+        glVertexAttribPointer glVertexAttribIPointer glVertexAttribLPointer
+        glEnableVertexAttribArray glDisableVertexAttribArray glVertexAttribDivisor
+        glBindVertexBuffer glVertexAttribFormat glVertexAttribIFormat glVertexAttribLFormat
+        glVertexAttribBinding glVertexBindingDivisor
+        glVertexArrayVertexBuffer glVertexArrayElementBuffer glVertexArrayAttribFormat
+        glVertexArrayAttribIFormat glVertexArrayAttribLFormat glVertexArrayAttribBinding
+        glVertexArrayBindingDivisor glEnableVertexArrayAttrib glDisableVertexArrayAttrib
+    """,
+    # Other vertex-input state: the model reads the driver's state back before the next draw.
+    "GLC_GL_VERTEX_STALE": """
+        glBindVertexBuffers glVertexArrayVertexBuffers glVertexAttribPointerARB
+        glVertexAttribIPointerEXT glVertexAttribLPointerEXT glEnableVertexAttribArrayARB
+        glDisableVertexAttribArrayARB glVertexAttribDivisorARB glVertexAttribDivisorEXT
+        glVertexArrayVertexAttribOffsetEXT glVertexArrayVertexAttribIOffsetEXT
+        glVertexArrayVertexAttribLOffsetEXT glEnableVertexArrayAttribEXT
+        glDisableVertexArrayAttribEXT glVertexArrayVertexAttribDivisorEXT
+        glVertexArrayVertexAttribFormatEXT glVertexArrayVertexAttribIFormatEXT
+        glVertexArrayVertexAttribLFormatEXT glVertexArrayVertexAttribBindingEXT
+        glVertexArrayVertexBindingDivisorEXT glVertexArrayBindVertexBufferEXT
+        glDeleteVertexArraysAPPLE
+    """,
+    # Fixed-function arrays: the context's draws are unbounded from then on.
+    "GLC_GL_VERTEX_LEGACY": """
+        glVertexPointer glColorPointer glSecondaryColorPointer glNormalPointer glTexCoordPointer
+        glFogCoordPointer glEdgeFlagPointer glIndexPointer glInterleavedArrays
+        glEnableClientState glDisableClientState glVertexPointerEXT glColorPointerEXT
+        glNormalPointerEXT glTexCoordPointerEXT glIndexPointerEXT glEdgeFlagPointerEXT
+        glSecondaryColorPointerEXT glFogCoordPointerEXT glMultiTexCoordPointerEXT
+        glEnableClientStateIndexedEXT glEnableClientStateiEXT glDisableClientStateIndexedEXT
+        glDisableClientStateiEXT glVertexAttribPointerNV glVertexArrayVertexOffsetEXT
+        glVertexArrayColorOffsetEXT glVertexArrayEdgeFlagOffsetEXT glVertexArrayIndexOffsetEXT
+        glVertexArrayNormalOffsetEXT glVertexArrayTexCoordOffsetEXT
+        glVertexArrayMultiTexCoordOffsetEXT glVertexArrayFogCoordOffsetEXT
+        glVertexArraySecondaryColorOffsetEXT glEnableVertexArrayEXT glDisableVertexArrayEXT
+        glBindVertexArrayAPPLE
+    """,
+    # What the program in use may write (gl/program.h); hand-written in gl/wrap.c.
+    "GLC_GL_PROGRAM": """
+        glShaderSource glShaderBinary glSpecializeShader glAttachShader glDetachShader
+        glLinkProgram glProgramBinary glCreateShaderProgramv glDeleteProgram glUseProgram
+        glBindProgramPipeline glUseProgramStages glBeginTransformFeedback glEndTransformFeedback
+    """,
+    # Program entry points the layer does not follow: every program may write from then on.
+    "GLC_GL_PROGRAM_UNKNOWN": """
+        glUseProgramObjectARB glLinkProgramARB glShaderSourceARB glAttachObjectARB
+        glDetachObjectARB glCreateShaderProgramEXT glUseShaderProgramEXT glActiveProgramEXT
+        glCreateShaderProgramvEXT glUseProgramStagesEXT glBindProgramPipelineEXT
+        glSpecializeShaderARB glBeginTransformFeedbackEXT glBeginTransformFeedbackNV
+        glProgramBinaryOES
     """,
     # Read the pixel unpack buffer: flush before.
     "GLC_GL_UNPACK": """
@@ -69,8 +129,8 @@ LISTS = {
     """,
     # Ordinary calls that only give pending GPU writes a chance to come back (polling).
     "GLC_GL_POLL": """
-        glFlush glClear glGetIntegerv glGetBooleanv glGetFloatv glGetDoublev glBindBuffer
-        glUseProgram glBindVertexArray glGetQueryiv
+        glFlush glClear glGetIntegerv glGetBooleanv glGetFloatv glGetDoublev
+        glGetQueryiv
     """,
     # Hand-written wrappers in gl_wrap.c.
     "GLC_GL_SPECIAL": """
@@ -104,6 +164,7 @@ LISTS = {
     "GLC_GL_INTERNAL": """
         glGetString glGetBufferParameteriv glGetNamedBufferParameteriv
         glGetNamedBufferParameterivEXT glGetBufferParameteri64v glGetNamedBufferParameteri64v
+        glGetIntegeri_v glGetInteger64i_v glGetVertexAttribiv glIsEnabled
     """,
 }
 

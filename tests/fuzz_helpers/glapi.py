@@ -92,6 +92,14 @@ GL_VERTEX_SHADER = 0x8B31
 GL_FRAGMENT_SHADER = 0x8B30
 GL_POINTS = 0x0000
 GL_RASTERIZER_DISCARD = 0x8C89
+GL_TRANSFORM_FEEDBACK_BUFFER = 0x8C8E
+GL_INTERLEAVED_ATTRIBS = 0x8C8C
+GL_ELEMENT_ARRAY_BUFFER = 0x8893
+GL_UNSIGNED_SHORT = 0x1403
+GL_FRAMEBUFFER = 0x8D40
+GL_RENDERBUFFER = 0x8D41
+GL_COLOR_ATTACHMENT0 = 0x8CE0
+GL_RGBA8 = 0x8058
 
 ERROR_NAMES = {GL_NO_ERROR: "NO_ERROR", GL_INVALID_ENUM: "INVALID_ENUM",
                GL_INVALID_VALUE: "INVALID_VALUE", GL_INVALID_OPERATION: "INVALID_OPERATION",
@@ -157,6 +165,23 @@ _PROTOS = {
     "glBindVertexArray": (None, [GLuint]),
     "glEnable": (None, [GLenum]),
     "glDisable": (None, [GLenum]),
+    "glDrawElementsBaseVertex": (None, [GLenum, GLsizei, GLenum, c_void_p, GLint]),
+    "glDrawRangeElements": (None, [GLenum, GLuint, GLuint, GLsizei, GLenum, c_void_p]),
+    "glVertexAttribIPointer": (None, [GLuint, GLint, GLenum, GLsizei, c_void_p]),
+    "glEnableVertexAttribArray": (None, [GLuint]),
+    "glVertexArrayVertexBuffer": (None, [GLuint, GLuint, GLuint, GLintptr, GLsizei]),
+    "glVertexArrayAttribIFormat": (None, [GLuint, GLuint, GLint, GLenum, GLuint]),
+    "glVertexArrayAttribBinding": (None, [GLuint, GLuint, GLuint]),
+    "glEnableVertexArrayAttrib": (None, [GLuint, GLuint]),
+    "glVertexArrayElementBuffer": (None, [GLuint, GLuint]),
+    "glTransformFeedbackVaryings": (None, [GLuint, GLsizei, POINTER(c_char_p), GLenum]),
+    "glBeginTransformFeedback": (None, [GLenum]),
+    "glEndTransformFeedback": (None, []),
+    "glCreateFramebuffers": (None, [GLsizei, POINTER(GLuint)]),
+    "glCreateRenderbuffers": (None, [GLsizei, POINTER(GLuint)]),
+    "glNamedRenderbufferStorage": (None, [GLuint, GLenum, GLsizei, GLsizei]),
+    "glNamedFramebufferRenderbuffer": (None, [GLuint, GLenum, GLenum, GLuint]),
+    "glBindFramebuffer": (None, [GLenum, GLuint]),
 }
 
 
@@ -213,6 +238,11 @@ class GLApi:
         self.glGetNamedBufferPointerv(name, GL_BUFFER_MAP_POINTER, ctypes.byref(p))
         return p.value or 0
 
+    def create(self, fn, n=1) -> int:
+        v = GLuint()
+        fn(n, ctypes.byref(v))
+        return v.value
+
     def get_integer(self, pname: int) -> int:
         v = GLint()
         self.glGetIntegerv(pname, ctypes.byref(v))
@@ -229,8 +259,9 @@ class GLApi:
         self.glGetSynciv(sync, GL_SYNC_STATUS, 1, ctypes.byref(n), ctypes.byref(v))
         return v.value
 
-    def program(self, sources) -> int:
-        """Link a program from [(stage, source)], raising on compile/link errors."""
+    def program(self, sources, xfb=()) -> int:
+        """Link a program from [(stage, source)] (transform feedback varyings xfb, interleaved),
+        raising on compile/link errors."""
         prog = self.glCreateProgram()
         for stage, src in sources:
             sh = self.glCreateShader(stage)
@@ -244,6 +275,9 @@ class GLApi:
                 self.glGetShaderInfoLog(sh, 4096, None, log)
                 raise RuntimeError(f"shader compile failed: {log.value.decode()}")
             self.glAttachShader(prog, sh)
+        if xfb:
+            names = (c_char_p * len(xfb))(*[n.encode() for n in xfb])
+            self.glTransformFeedbackVaryings(prog, len(xfb), names, GL_INTERLEAVED_ATTRIBS)
         self.glLinkProgram(prog)
         ok = GLint()
         self.glGetProgramiv(prog, GL_LINK_STATUS, ctypes.byref(ok))

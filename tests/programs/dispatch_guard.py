@@ -27,9 +27,9 @@ typedef int GLint; typedef int GLsizei; typedef unsigned char GLboolean; typedef
 typedef double GLdouble; typedef unsigned char GLubyte; typedef long GLintptr;
 typedef long GLsizeiptr; typedef long GLintptrARB; typedef long GLsizeiptrARB;
 typedef long GLint64; typedef unsigned long GLuint64; typedef struct __GLsync *GLsync;
-typedef char GLchar;
+typedef char GLchar; typedef char GLcharARB; typedef unsigned int GLhandleARB;
 """
-ENTRY = re.compile(r"X\(([^,]+), (\w+), \((.*?)\), \(")
+ENTRY = re.compile(r"^\s*X\(([^,]+), (\w+), \((.*?)\), \(", re.M)
 
 
 def entries(path: str):

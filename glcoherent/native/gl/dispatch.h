@@ -21,8 +21,13 @@
 
 /* Every entry point the layer calls, in one list. */
 #define GLC_GL_ALL(X) \
-    GLC_GL_DRAW(X) GLC_GL_UNPACK(X) GLC_GL_PACK(X) GLC_GL_QUERYOBJ(X) GLC_GL_POLL(X) \
-    GLC_GL_SPECIAL(X) GLC_GL_INTERNAL(X)
+    GLC_GL_WRAPPED(X) GLC_GL_INTERNAL(X)
+
+/* Every entry point the layer wraps. */
+#define GLC_GL_WRAPPED(X) \
+    GLC_GL_DRAW(X) GLC_GL_BOUNDED(X) GLC_GL_VERTEX(X) GLC_GL_VERTEX_STALE(X) \
+    GLC_GL_VERTEX_LEGACY(X) GLC_GL_PROGRAM(X) GLC_GL_PROGRAM_UNKNOWN(X) GLC_GL_UNPACK(X) GLC_GL_PACK(X) GLC_GL_QUERYOBJ(X) GLC_GL_POLL(X) \
+    GLC_GL_SPECIAL(X)
 
 enum {
 #define GLC_X(ret, name, params, args) GLC_FN_##name,

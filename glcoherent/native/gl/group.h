@@ -70,6 +70,7 @@ struct glc_group {
     atomic_size_t nflush;      /* persistent writable shadows (read without the lock) */
     atomic_size_t ncand;       /* persistent mappings that shaders may write (ditto) */
     atomic_size_t npending;    /* mappings with GPU writes to bring back (ditto) */
+    struct glc_programs *progs; /* shader and program records (gl/program.c) */
     fence_rec *polls;          /* the layer's own polling fences, at most one per context */
     size_t npolls, cappolls;
 };

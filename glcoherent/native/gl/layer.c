@@ -11,8 +11,18 @@
 #include <unistd.h>
 
 #include "gl/group.h"
+#include "gl/program.h"
+#include "gl/vertex.h"
 
 static void group_forget_ctx(glc_group *g, uint64_t ctx);
+
+/* The interposer wraps the libc calls through which the kernel writes into user memory
+ * (preload/kernel_writes.c), so there a write-protecting backend keeps them working. */
+#ifdef GLC_BUILD_PRELOAD
+#define KERNEL_WRITES_WRAPPED 1
+#else
+#define KERNEL_WRITES_WRAPPED 0
+#endif
 
 static _Thread_local glc_ctx *tls_ctx;
 /* Bumped whenever a context record is freed: a thread whose tls_ctx was set before the bump
@@ -83,6 +93,7 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
         return -ENOMEM;
     inst->cfg = *cfg;
     pthread_mutex_init(&inst->lock, NULL);
+    pthread_mutex_init(&inst->spare_lock, NULL);
     glc_completion_init(&inst->completion);
     const char *thread_env = getenv("GLCOHERENT_COMPLETION_THREAD");
     if (thread_env && !strcmp(thread_env, "0"))
@@ -112,11 +123,15 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
                 "mprotect, copy); using auto", tname);
         want = GLC_TRACKER_BEST;
     }
-    glc_tracker_kind got = glc_tracker_resolve(want);
+    glc_tracker_kind got = glc_policy_backend(want, KERNEL_WRITES_WRAPPED);
     if (want == GLC_TRACKER_BEST && got != GLC_TRACKER_UFFD)
         glc_log(inst, GLC_LOG_WARN,
                 "userfaultfd write-protect is not available here; auto tracking "
-                "falls back to '%s'", glc_tracker_name(got));
+                "falls back to '%s'%s", glc_tracker_name(got),
+                got == GLC_TRACKER_COPY && glc_tracker_available(GLC_TRACKER_MPROTECT)
+                    ? " (not mprotect: kernel writes into mappings would fail in-process; "
+                      "glcoherent run wraps them)"
+                    : "");
     else if (want != GLC_TRACKER_BEST && got != want)
         glc_log(inst, GLC_LOG_WARN, "tracker '%s' is not available here; falling back to '%s'",
                 glc_tracker_name(want), glc_tracker_name(got));
@@ -177,10 +192,52 @@ static void map_retire_stats(glcoherent_instance *inst, glc_map *m)
     ADD(inst->retired_switches, st.mode_switches);
 }
 
+/* An ordinary map's shadow goes to the spares (or away). */
+static void spare_put(glcoherent_instance *inst, glc_shadow *sh)
+{
+    pthread_mutex_lock(&inst->spare_lock);
+    if (inst->nspare < GLC_SPARE_SHADOWS && glc_shadow_length(sh) <= GLC_SPARE_MAX_BYTES) {
+        inst->spare[inst->nspare++] = sh;
+        sh = NULL;
+    }
+    pthread_mutex_unlock(&inst->spare_lock);
+    glc_shadow_destroy(sh);
+}
+
+/* A spare shadow for an ordinary map of length bytes at lead, or NULL. */
+static glc_shadow *spare_take(glcoherent_instance *inst, size_t length, size_t lead)
+{
+    glc_shadow *sh = NULL;
+    pthread_mutex_lock(&inst->spare_lock);
+    for (size_t i = 0; i < inst->nspare; i++)
+        if (glc_shadow_reset(inst->spare[i], length, lead) == 0) {
+            sh = inst->spare[i];
+            inst->spare[i] = inst->spare[--inst->nspare];
+            break;
+        }
+    pthread_mutex_unlock(&inst->spare_lock);
+    return sh;
+}
+
+/* Destroy every spare; returns how many there were. */
+static size_t spare_drop(glcoherent_instance *inst)
+{
+    pthread_mutex_lock(&inst->spare_lock);
+    size_t n = inst->nspare;
+    for (size_t i = 0; i < n; i++)
+        glc_shadow_destroy(inst->spare[i]);
+    inst->nspare = 0;
+    pthread_mutex_unlock(&inst->spare_lock);
+    return n;
+}
+
 static void map_free(glcoherent_instance *inst, glc_map *m)
 {
     map_retire_stats(inst, m);
-    glc_shadow_destroy(m->shadow);
+    if (m->persistent)
+        glc_shadow_destroy(m->shadow);
+    else
+        spare_put(inst, m->shadow);
     free(m);
 }
 
@@ -200,6 +257,7 @@ static void group_unref(glcoherent_instance *inst, glc_group *g)
     free(g->writable.v);
     free(g->fences);
     free(g->polls); /* the fences themselves go with the share group's last context */
+    glc_programs_free(g->progs);
     pthread_mutex_destroy(&g->lock);
     free(g);
 }
@@ -237,6 +295,7 @@ static glc_ctx *new_ctx(glcoherent_instance *inst, void *native, glc_ctx *share)
     }
     c->next = inst->contexts;
     inst->contexts = c;
+    STORE(inst->ncontexts, inst->ncontexts + 1);
     return c;
 }
 
@@ -265,7 +324,10 @@ void glc_context_destroyed(glcoherent_instance *inst, void *native)
                 tls_ctx = NULL;
             group_forget_ctx(c->group, c->id);
             group_unref(inst, c->group);
+            glc_vertex_free(c->vtx);
+            glc_pipelines_free(c->pipes);
             free(c);
+            STORE(inst->ncontexts, inst->ncontexts - 1);
             ADD(ctx_generation, 1);
             break;
         }
@@ -351,6 +413,8 @@ void glc_instance_destroy(glcoherent_instance *inst)
     glc_completion_fini(&inst->completion);
     while (inst->contexts)
         glc_context_destroyed(inst, inst->contexts->native);
+    spare_drop(inst);
+    pthread_mutex_destroy(&inst->spare_lock);
     glc_tracker_destroy(inst->tracker);
     glc_arena_destroy(inst->arena);
     pthread_mutex_destroy(&inst->lock);
@@ -616,16 +680,23 @@ void glc_flush_all(glc_ctx *c)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Group lock held: before a draw or dispatch, make the shadows it may write byte exact. */
+static void prepare_draw_writes(glc_ctx *c, glc_group *g)
+{
+    if (!g->ncand || !glc_prog_may_write(c))
+        return; /* (a read-only program writes nothing: no reference copy, no diff) */
+    for (size_t i = 0; i < g->nmaps; i++)
+        if (candidate(g->maps[i]))
+            prepare_write(c->inst, g->maps[i]);
+}
+
 void glc_before_draw(glc_ctx *c)
 {
     glc_group *g = c->group;
     if (!LOAD(g->nflush) && !LOAD(g->ncand))
         return;
     pthread_mutex_lock(&g->lock);
-    if (g->ncand)
-        for (size_t i = 0; i < g->nmaps; i++)
-            if (candidate(g->maps[i]))
-                prepare_write(c->inst, g->maps[i]);
+    prepare_draw_writes(c, g);
     flush_locked(c->inst, g, "a draw");
     pthread_mutex_unlock(&g->lock);
 }
@@ -637,9 +708,10 @@ void glc_after_draw(glc_ctx *c)
         return;
     int kick = 0;
     pthread_mutex_lock(&g->lock);
-    for (size_t i = 0; i < g->nmaps; i++)
-        if (candidate(g->maps[i]))
-            kick |= mark_written(g, g->maps[i], c->id, 0, -1);
+    if (glc_prog_may_write(c))
+        for (size_t i = 0; i < g->nmaps; i++)
+            if (candidate(g->maps[i]))
+                kick |= mark_written(g, g->maps[i], c->id, 0, -1);
     pthread_mutex_unlock(&g->lock);
     if (kick)
         glc_completion_kick(c->inst);
@@ -652,9 +724,100 @@ void glc_before_write(glc_ctx *c, GLuint name)
         return;
     pthread_mutex_lock(&g->lock);
     glc_map *m = name ? find_map(g, name) : NULL;
-    if (m)
+    if (m) {
         prepare_write(c->inst, m);
-    flush_locked(c->inst, g, "a buffer write");
+        /* Client bytes written before the command must be down before it overwrites them. */
+        if (flushes(m) && glc_shadow_maybe_dirty(m->shadow))
+            flush_map(c->inst, m, "a buffer write");
+    } else if (!name) {
+        flush_locked(c->inst, g, "a buffer write");
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* Range flush of [lo, hi) of m's buffer (buffer offsets; clipped to the mapping). */
+static void flush_map_range(glcoherent_instance *inst, glc_map *m, int64_t lo, int64_t hi,
+                            const char *op)
+{
+    int64_t mlo = m->offset, mhi = (int64_t)m->offset + m->length;
+    lo = lo > mlo ? lo : mlo;
+    hi = hi < mhi ? hi : mhi;
+    if (hi <= lo)
+        return;
+    long n = glc_shadow_flush_range(m->shadow, m->driver, (size_t)(lo - mlo), (size_t)(hi - lo));
+    if (n < 0 && !m->flush_failed) {
+        m->flush_failed = 1;
+        glc_log(inst, GLC_LOG_ERROR, "buffer %u: flush before %s failed: %s", m->name, op,
+                strerror((int)-n));
+    }
+}
+
+void glc_before_read(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nflush))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = name ? find_map(g, name) : NULL;
+    if (!name)
+        flush_locked(c->inst, g, "a command that may read buffer memory");
+    else if (m && flushes(m) && size < 0 && glc_shadow_maybe_dirty(m->shadow))
+        flush_map(c->inst, m, "a buffer read");
+    else if (m && flushes(m) && size > 0 && offset >= 0)
+        flush_map_range(c->inst, m, offset, (int64_t)offset + size, "a buffer read");
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* The client's index bytes of a draw (gl/vertex.h: glc_index_fn), from the shadow when the
+ * indices lie in a mapping without pending GPU writes. */
+static const void *index_bytes(void *user, GLuint buffer, int64_t offset, size_t len)
+{
+    glc_map *m = find_map(user, buffer);
+    if (!m || m->pending || offset < m->offset ||
+        offset + (int64_t)len > (int64_t)m->offset + m->length)
+        return NULL;
+    return m->client + (offset - m->offset);
+}
+
+/* Flush what a bounded draw reads: the ranges in rd, and whole every shadow bound where
+ * shaders may read it without a range (storage, atomic-counter, texture buffers). */
+static void flush_reads(glcoherent_instance *inst, glc_group *g, const glc_reads *rd)
+{
+    for (size_t i = 0; i < g->nmaps; i++) {
+        glc_map *m = g->maps[i];
+        if (!flushes(m))
+            continue;
+        if (set_has(&g->writable, m->name)) {
+            if (glc_shadow_maybe_dirty(m->shadow))
+                flush_map(inst, m, "a draw");
+            continue;
+        }
+        for (size_t k = 0; k < rd->n; k++)
+            if (rd->r[k].buffer == m->name)
+                flush_map_range(inst, m, rd->r[k].lo, rd->r[k].hi, "a draw");
+    }
+}
+
+void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nflush) && !LOAD(g->ncand))
+        return;
+    if (!glc_vtx_ready(c)) {
+        glc_before_draw(c);
+        return;
+    }
+    glc_reads rd;
+    rd.n = 0;
+    pthread_mutex_lock(&g->lock);
+    prepare_draw_writes(c, g);
+    int bounded = 1;
+    for (size_t i = 0; i < ndraws && bounded; i++)
+        bounded = glc_vtx_reads(c, &draws[i], index_bytes, g, &rd) == 0;
+    if (bounded)
+        flush_reads(c->inst, g, &rd);
+    else
+        flush_locked(c->inst, g, "a draw");
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -717,7 +880,7 @@ int glc_refresh_pending(glcoherent_instance *inst, void *scratch, size_t max_byt
     return watched;
 }
 
-static int gl_version(glc_ctx *c)
+int glc_gl_version(glc_ctx *c)
 {
     if (!c->gl_version && GLC_FN(&c->inst->gl, glGetString)) {
         const char *v = (const char *)GLC_FN(&c->inst->gl, glGetString)(GL_VERSION);
@@ -766,7 +929,7 @@ GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
     GLint v = 0;
     if (!GLC_FN(gl, glGetIntegerv))
         return 0;
-    if (need && gl_version(c) < need && gl_version(c) > 0) {
+    if (need && glc_gl_version(c) < need && glc_gl_version(c) > 0) {
         /* Older than the version that made the target core, but an extension may provide it
          * (ARB_indirect_parameters' PARAMETER_BUFFER in 4.5, ARB_query_buffer_object in 4.3,
          * ES 3.1 SSBOs): query it anyway, without letting a possible INVALID_ENUM reach the
@@ -856,8 +1019,12 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     }
     size_t page = glc_page_size();
     glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
-    glc_shadow *sh = NULL;
-    int rc = glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
+    glc_shadow *sh = persistent ? NULL : spare_take(inst, (size_t)length, (size_t)offset % page);
+    int reused = sh != NULL;
+    int rc = reused ? 0 : glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
+                                            (size_t)offset % page, &sh);
+    if (rc == -ENOMEM && spare_drop(inst)) /* low memory held by spares: give it back, retry */
+        rc = glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
                                (size_t)offset % page, &sh);
     if (rc) {
         unmap(c, name, target);
@@ -870,7 +1037,9 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
         return NULL;
     }
     int unloaded = (access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)) != 0;
-    if (!unloaded)
+    if (!unloaded && reused)
+        glc_shadow_load(sh, 0, ptr, (size_t)length); /* (not zero: it held another map) */
+    else if (!unloaded)
         load_nonzero(sh, ptr, (size_t)length);
     glc_map *m = calloc(1, sizeof *m);
     if (!m) {

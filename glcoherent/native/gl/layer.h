@@ -40,6 +40,12 @@
 typedef struct glc_group glc_group;
 typedef struct glc_ctx glc_ctx;
 typedef struct glc_map glc_map;
+typedef struct glc_vertex glc_vertex; /* gl/vertex.h */
+typedef struct glc_draw glc_draw;     /* gl/vertex.h */
+typedef struct glc_pipelines glc_pipelines; /* gl/program.h */
+
+#define GLC_SPARE_SHADOWS 8                 /* kept per instance */
+#define GLC_SPARE_MAX_BYTES (1u << 20)      /* each at most this long */
 
 struct glcoherent_instance {
     glc_dispatch gl;
@@ -54,10 +60,16 @@ struct glcoherent_instance {
     glcoherent_instance *next_instance;
     /* global counters (atomics) */
     atomic_size_t ngroups;         /* live share groups: 1 allows the fast path */
+    atomic_size_t ncontexts;       /* live contexts: per-context state needs the exact one */
     _Atomic uint64_t maps, persistent_maps, shadowed_maps, oom, max_mapped_end, merges;
     _Atomic uint64_t retired_flushed, retired_read_back, retired_flushes, retired_copy_backs;
     _Atomic uint64_t retired_faults, retired_scans, retired_switches;
     glc_completion completion;     /* GPU results that arrive without GL traffic */
+    /* Shadows of ordinary (non-persistent) maps kept after their unmap for the next map of
+     * the same size (gl/layer.c: map / unmap cycles need no new memfd and mappings). */
+    pthread_mutex_t spare_lock;
+    glc_shadow *spare[GLC_SPARE_SHADOWS];
+    size_t nspare;
 };
 
 struct glc_ctx {
@@ -70,7 +82,16 @@ struct glc_ctx {
     GLenum errors[16];
     unsigned nerrors;
     int gl_version;                /* major * 10 + minor, 0 until known */
+    glc_vertex *vtx;               /* vertex-input model (gl/vertex.c), NULL until used */
+    /* What the program in use may write (gl/program.c). */
+    GLuint program, pipeline;
+    int program_known;             /* glUseProgram seen since the layer knew the context */
+    int tfb_active;
+    glc_pipelines *pipes;
 };
+
+/* The context's GL version, major * 10 + minor (-1 when it cannot be read). */
+int glc_gl_version(glc_ctx *c);
 
 /* Thread's current context of any instance (NULL when none). Asks the host's get_current
  * callback when one is configured (eglGetCurrentContext costs ~0.3 us through GLVND). */
@@ -112,7 +133,15 @@ void glc_flush_all(glc_ctx *c);
  * count them as GPU-written after. */
 void glc_before_draw(glc_ctx *c);
 void glc_after_draw(glc_ctx *c);
-/* Before a command that writes buffer `name` (0: unknown): flush, and make its shadow exact. */
+/* The same for draws whose vertex fetches may be bounded (gl/vertex.h): ndraws draws of one
+ * call. Flushes only what they may read when the model can bound them, else as
+ * glc_before_draw. */
+void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws);
+/* Before a command that reads [offset, offset + size) of buffer `name` (size < 0: all of it;
+ * name 0: nothing known, flush every shadow). */
+void glc_before_read(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
+/* Before a command that writes buffer `name` (0: unknown): flush its shadow (every shadow for
+ * 0), and make it exact from now on. */
 void glc_before_write(glc_ctx *c, GLuint name);
 /* After a command that wrote [offset, offset+size) of buffer `name` (size < 0: all of it). */
 void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);

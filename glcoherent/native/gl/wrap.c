@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "gl/layer.h"
+#include "gl/program.h"
+#include "gl/vertex.h"
 
 /* The table for a call made while no context of ours is current: the first instance's, or,
  * before any instance exists, one whose every entry is the no-op. */
@@ -38,6 +40,298 @@ static glc_dispatch *fallback_dispatch(void)
     }
 GLC_GL_DRAW(W_DRAW)
 
+/* Vertex-input state lives per context: while an instance has several contexts, ask which one
+ * is current (a switch the layer did not see must not apply one context's VAOs to another's
+ * draw). */
+static glc_ctx *vtx_ctx(void)
+{
+    glc_ctx *c = glc_current_fast();
+    if (c && atomic_load_explicit(&c->inst->ncontexts, memory_order_relaxed) > 1)
+        c = glc_current();
+    return c;
+}
+
+/* Draws whose vertex fetches the model may bound: flush what they read. */
+#define W_BOUNDED(name, params, args, ...)               \
+    static void APIENTRY w_##name params                 \
+    {                                                    \
+        glc_ctx *c = vtx_ctx();                          \
+        if (!c) {                                        \
+            FALLBACK(name) args;                         \
+            return;                                      \
+        }                                                \
+        glc_draw d = {__VA_ARGS__};                      \
+        glc_before_draw_bounded(c, &d, 1);               \
+        GLC_FN(&c->inst->gl, name) args;                 \
+        glc_after_draw(c);                               \
+        glc_poll(c);                                     \
+    }
+
+#define ARRAYS(f, n, inst, base) .first = (f), .count = (n), .instances = (inst), .baseinstance = (base)
+#define ELEMENTS(n, t, i, inst, bv, base)                                                   \
+    .indexed = 1, .count = (n), .type = (t), .indices = (i), .instances = (inst),          \
+    .basevertex = (bv), .baseinstance = (base)
+
+W_BOUNDED(glDrawArrays, (GLenum mode, GLint first, GLsizei count), (mode, first, count),
+          ARRAYS(first, count, 1, 0))
+W_BOUNDED(glDrawArraysEXT, (GLenum mode, GLint first, GLsizei count), (mode, first, count),
+          ARRAYS(first, count, 1, 0))
+W_BOUNDED(glDrawArraysInstanced, (GLenum mode, GLint first, GLsizei count, GLsizei instancecount),
+          (mode, first, count, instancecount), ARRAYS(first, count, instancecount, 0))
+W_BOUNDED(glDrawArraysInstancedARB, (GLenum mode, GLint first, GLsizei count, GLsizei primcount),
+          (mode, first, count, primcount), ARRAYS(first, count, primcount, 0))
+W_BOUNDED(glDrawArraysInstancedEXT, (GLenum mode, GLint start, GLsizei count, GLsizei primcount),
+          (mode, start, count, primcount), ARRAYS(start, count, primcount, 0))
+W_BOUNDED(glDrawArraysInstancedBaseInstance,
+          (GLenum mode, GLint first, GLsizei count, GLsizei instancecount, GLuint baseinstance),
+          (mode, first, count, instancecount, baseinstance),
+          ARRAYS(first, count, instancecount, baseinstance))
+W_BOUNDED(glDrawElements, (GLenum mode, GLsizei count, GLenum type, const void *indices),
+          (mode, count, type, indices), ELEMENTS(count, type, indices, 1, 0, 0))
+W_BOUNDED(glDrawElementsInstanced,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLsizei instancecount),
+          (mode, count, type, indices, instancecount),
+          ELEMENTS(count, type, indices, instancecount, 0, 0))
+W_BOUNDED(glDrawElementsInstancedARB,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLsizei primcount),
+          (mode, count, type, indices, primcount), ELEMENTS(count, type, indices, primcount, 0, 0))
+W_BOUNDED(glDrawElementsInstancedEXT,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLsizei primcount),
+          (mode, count, type, indices, primcount), ELEMENTS(count, type, indices, primcount, 0, 0))
+W_BOUNDED(glDrawElementsBaseVertex,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLint basevertex),
+          (mode, count, type, indices, basevertex),
+          ELEMENTS(count, type, indices, 1, basevertex, 0))
+W_BOUNDED(glDrawElementsInstancedBaseVertex,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLsizei instancecount,
+           GLint basevertex),
+          (mode, count, type, indices, instancecount, basevertex),
+          ELEMENTS(count, type, indices, instancecount, basevertex, 0))
+W_BOUNDED(glDrawElementsInstancedBaseInstance,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLsizei instancecount,
+           GLuint baseinstance),
+          (mode, count, type, indices, instancecount, baseinstance),
+          ELEMENTS(count, type, indices, instancecount, 0, baseinstance))
+W_BOUNDED(glDrawElementsInstancedBaseVertexBaseInstance,
+          (GLenum mode, GLsizei count, GLenum type, const void *indices, GLsizei instancecount,
+           GLint basevertex, GLuint baseinstance),
+          (mode, count, type, indices, instancecount, basevertex, baseinstance),
+          ELEMENTS(count, type, indices, instancecount, basevertex, baseinstance))
+W_BOUNDED(glDrawRangeElements,
+          (GLenum mode, GLuint start, GLuint end, GLsizei count, GLenum type, const void *indices),
+          (mode, start, end, count, type, indices),
+          ELEMENTS(count, type, indices, 1, 0, 0), .ranged = 1, .start = start, .end = end)
+W_BOUNDED(glDrawRangeElementsEXT,
+          (GLenum mode, GLuint start, GLuint end, GLsizei count, GLenum type, const void *indices),
+          (mode, start, end, count, type, indices),
+          ELEMENTS(count, type, indices, 1, 0, 0), .ranged = 1, .start = start, .end = end)
+W_BOUNDED(glDrawRangeElementsBaseVertex,
+          (GLenum mode, GLuint start, GLuint end, GLsizei count, GLenum type, const void *indices,
+           GLint basevertex),
+          (mode, start, end, count, type, indices, basevertex),
+          ELEMENTS(count, type, indices, 1, basevertex, 0), .ranged = 1, .start = start,
+          .end = end)
+
+/* Multi-draws of up to this many draws are bounded draw by draw; more count as unbounded. */
+#define GLC_MULTI_MAX 64
+
+static void before_multi(glc_ctx *c, GLsizei n, const GLint *first, const GLsizei *count,
+                         GLenum type, const void *const *indices, const GLint *basevertex)
+{
+    glc_draw d[GLC_MULTI_MAX];
+    if (n <= 0 || n > GLC_MULTI_MAX || !count || (!first && !indices)) {
+        glc_before_draw(c);
+        return;
+    }
+    for (GLsizei i = 0; i < n; i++)
+        d[i] = first ? (glc_draw){ARRAYS(first[i], count[i], 1, 0)}
+                     : (glc_draw){ELEMENTS(count[i], type, indices[i], 1,
+                                           basevertex ? basevertex[i] : 0, 0)};
+    glc_before_draw_bounded(c, d, (size_t)n);
+}
+
+#define W_MULTI(name, params, args, ...)                 \
+    static void APIENTRY w_##name params                 \
+    {                                                    \
+        glc_ctx *c = vtx_ctx();                          \
+        if (!c) {                                        \
+            FALLBACK(name) args;                         \
+            return;                                      \
+        }                                                \
+        before_multi(c, __VA_ARGS__);                    \
+        GLC_FN(&c->inst->gl, name) args;                 \
+        glc_after_draw(c);                               \
+        glc_poll(c);                                     \
+    }
+
+W_MULTI(glMultiDrawArrays,
+        (GLenum mode, const GLint *first, const GLsizei *count, GLsizei drawcount),
+        (mode, first, count, drawcount), drawcount, first, count, 0, NULL, NULL)
+W_MULTI(glMultiDrawArraysEXT,
+        (GLenum mode, const GLint *first, const GLsizei *count, GLsizei primcount),
+        (mode, first, count, primcount), primcount, first, count, 0, NULL, NULL)
+W_MULTI(glMultiDrawElements,
+        (GLenum mode, const GLsizei *count, GLenum type, const void *const *indices,
+         GLsizei drawcount),
+        (mode, count, type, indices, drawcount), drawcount, NULL, count, type, indices, NULL)
+W_MULTI(glMultiDrawElementsEXT,
+        (GLenum mode, const GLsizei *count, GLenum type, const void *const *indices,
+         GLsizei primcount),
+        (mode, count, type, indices, primcount), primcount, NULL, count, type, indices, NULL)
+W_MULTI(glMultiDrawElementsBaseVertex,
+        (GLenum mode, const GLsizei *count, GLenum type, const void *const *indices,
+         GLsizei drawcount, const GLint *basevertex),
+        (mode, count, type, indices, drawcount, basevertex), drawcount, NULL, count, type,
+        indices, basevertex)
+
+/* ---- vertex-input state (gl/vertex.h) ------------------------------------------------------ */
+
+/* Forward, then tell the model (`hook`, with c in scope). */
+#define W_VTX(name, params, args, hook)                  \
+    static void APIENTRY w_##name params                 \
+    {                                                    \
+        glc_ctx *c = vtx_ctx();                          \
+        if (!c) {                                        \
+            FALLBACK(name) args;                         \
+            return;                                      \
+        }                                                \
+        GLC_FN(&c->inst->gl, name) args;                 \
+        hook;                                            \
+        glc_poll(c);                                     \
+    }
+
+#define CUR (~0u) /* the bound VAO */
+
+W_VTX(glBindBuffer, (GLenum target, GLuint buffer), (target, buffer),
+      glc_vtx_bind_buffer(c, target, buffer))
+W_VTX(glBindBufferARB, (GLenum target, GLuint buffer), (target, buffer),
+      glc_vtx_bind_buffer(c, target, buffer))
+W_VTX(glBindVertexArray, (GLuint array), (array), glc_vtx_bind_vertex_array(c, array))
+W_VTX(glDeleteVertexArrays, (GLsizei n, const GLuint *arrays), (n, arrays),
+      glc_vtx_delete_vertex_arrays(c, n, arrays))
+W_VTX(glVertexAttribPointer,
+      (GLuint index, GLint size, GLenum type, GLboolean normalized, GLsizei stride,
+       const void *pointer),
+      (index, size, type, normalized, stride, pointer),
+      glc_vtx_attrib_pointer(c, index, size, type, 0, stride, pointer))
+W_VTX(glVertexAttribIPointer,
+      (GLuint index, GLint size, GLenum type, GLsizei stride, const void *pointer),
+      (index, size, type, stride, pointer),
+      glc_vtx_attrib_pointer(c, index, size, type, 'I', stride, pointer))
+W_VTX(glVertexAttribLPointer,
+      (GLuint index, GLint size, GLenum type, GLsizei stride, const void *pointer),
+      (index, size, type, stride, pointer),
+      glc_vtx_attrib_pointer(c, index, size, type, 'L', stride, pointer))
+W_VTX(glEnableVertexAttribArray, (GLuint index), (index), glc_vtx_enable(c, CUR, index, 1))
+W_VTX(glDisableVertexAttribArray, (GLuint index), (index), glc_vtx_enable(c, CUR, index, 0))
+W_VTX(glVertexAttribDivisor, (GLuint index, GLuint divisor), (index, divisor),
+      glc_vtx_attrib_divisor(c, index, divisor))
+W_VTX(glBindVertexBuffer, (GLuint bindingindex, GLuint buffer, GLintptr offset, GLsizei stride),
+      (bindingindex, buffer, offset, stride),
+      glc_vtx_vertex_buffer(c, CUR, bindingindex, buffer, offset, stride))
+W_VTX(glVertexAttribFormat,
+      (GLuint attribindex, GLint size, GLenum type, GLboolean normalized, GLuint relativeoffset),
+      (attribindex, size, type, normalized, relativeoffset),
+      glc_vtx_attrib_format(c, CUR, attribindex, size, type, 0, relativeoffset))
+W_VTX(glVertexAttribIFormat, (GLuint attribindex, GLint size, GLenum type, GLuint relativeoffset),
+      (attribindex, size, type, relativeoffset),
+      glc_vtx_attrib_format(c, CUR, attribindex, size, type, 'I', relativeoffset))
+W_VTX(glVertexAttribLFormat, (GLuint attribindex, GLint size, GLenum type, GLuint relativeoffset),
+      (attribindex, size, type, relativeoffset),
+      glc_vtx_attrib_format(c, CUR, attribindex, size, type, 'L', relativeoffset))
+W_VTX(glVertexAttribBinding, (GLuint attribindex, GLuint bindingindex),
+      (attribindex, bindingindex), glc_vtx_attrib_binding(c, CUR, attribindex, bindingindex))
+W_VTX(glVertexBindingDivisor, (GLuint bindingindex, GLuint divisor), (bindingindex, divisor),
+      glc_vtx_binding_divisor(c, CUR, bindingindex, divisor))
+W_VTX(glVertexArrayVertexBuffer,
+      (GLuint vaobj, GLuint bindingindex, GLuint buffer, GLintptr offset, GLsizei stride),
+      (vaobj, bindingindex, buffer, offset, stride),
+      glc_vtx_vertex_buffer(c, vaobj, bindingindex, buffer, offset, stride))
+W_VTX(glVertexArrayElementBuffer, (GLuint vaobj, GLuint buffer), (vaobj, buffer),
+      glc_vtx_element_buffer(c, vaobj, buffer))
+W_VTX(glVertexArrayAttribFormat,
+      (GLuint vaobj, GLuint attribindex, GLint size, GLenum type, GLboolean normalized,
+       GLuint relativeoffset),
+      (vaobj, attribindex, size, type, normalized, relativeoffset),
+      glc_vtx_attrib_format(c, vaobj, attribindex, size, type, 0, relativeoffset))
+W_VTX(glVertexArrayAttribIFormat,
+      (GLuint vaobj, GLuint attribindex, GLint size, GLenum type, GLuint relativeoffset),
+      (vaobj, attribindex, size, type, relativeoffset),
+      glc_vtx_attrib_format(c, vaobj, attribindex, size, type, 'I', relativeoffset))
+W_VTX(glVertexArrayAttribLFormat,
+      (GLuint vaobj, GLuint attribindex, GLint size, GLenum type, GLuint relativeoffset),
+      (vaobj, attribindex, size, type, relativeoffset),
+      glc_vtx_attrib_format(c, vaobj, attribindex, size, type, 'L', relativeoffset))
+W_VTX(glVertexArrayAttribBinding, (GLuint vaobj, GLuint attribindex, GLuint bindingindex),
+      (vaobj, attribindex, bindingindex),
+      glc_vtx_attrib_binding(c, vaobj, attribindex, bindingindex))
+W_VTX(glVertexArrayBindingDivisor, (GLuint vaobj, GLuint bindingindex, GLuint divisor),
+      (vaobj, bindingindex, divisor), glc_vtx_binding_divisor(c, vaobj, bindingindex, divisor))
+W_VTX(glEnableVertexArrayAttrib, (GLuint vaobj, GLuint index), (vaobj, index),
+      glc_vtx_enable(c, vaobj, index, 1))
+W_VTX(glDisableVertexArrayAttrib, (GLuint vaobj, GLuint index), (vaobj, index),
+      glc_vtx_enable(c, vaobj, index, 0))
+
+#define W_VSTALE(ret, name, params, args) W_VTX(name, params, args, glc_vtx_stale(c))
+GLC_GL_VERTEX_STALE(W_VSTALE)
+#define W_VLEGACY(ret, name, params, args) W_VTX(name, params, args, glc_vtx_legacy(c))
+GLC_GL_VERTEX_LEGACY(W_VLEGACY)
+
+/* ---- what programs may write (gl/program.h) ------------------------------------------------ */
+
+W_VTX(glShaderSource,
+      (GLuint shader, GLsizei count, const GLchar *const *string, const GLint *length),
+      (shader, count, string, length), glc_prog_shader_source(c, shader, count, string, length))
+W_VTX(glShaderBinary,
+      (GLsizei count, const GLuint *shaders, GLenum binaryFormat, const void *binary,
+       GLsizei length),
+      (count, shaders, binaryFormat, binary, length),
+      for (GLsizei i = 0; shaders && i < count; i++) glc_prog_shader_opaque(c, shaders[i]))
+W_VTX(glSpecializeShader,
+      (GLuint shader, const GLchar *pEntryPoint, GLuint numSpecializationConstants,
+       const GLuint *pConstantIndex, const GLuint *pConstantValue),
+      (shader, pEntryPoint, numSpecializationConstants, pConstantIndex, pConstantValue),
+      glc_prog_shader_opaque(c, shader))
+W_VTX(glAttachShader, (GLuint program, GLuint shader), (program, shader),
+      glc_prog_attach(c, program, shader, 1))
+W_VTX(glDetachShader, (GLuint program, GLuint shader), (program, shader),
+      glc_prog_attach(c, program, shader, 0))
+W_VTX(glLinkProgram, (GLuint program), (program), glc_prog_link(c, program))
+W_VTX(glProgramBinary, (GLuint program, GLenum binaryFormat, const void *binary, GLsizei length),
+      (program, binaryFormat, binary, length), glc_prog_set(c, program, 1))
+W_VTX(glDeleteProgram, (GLuint program), (program), glc_prog_deleted(c, program))
+W_VTX(glUseProgram, (GLuint program), (program), glc_prog_use(c, program))
+W_VTX(glBindProgramPipeline, (GLuint pipeline), (pipeline), glc_prog_bind_pipeline(c, pipeline))
+W_VTX(glUseProgramStages, (GLuint pipeline, GLbitfield stages, GLuint program),
+      (pipeline, stages, program), glc_prog_pipeline_stages(c, pipeline, stages, program))
+W_VTX(glBeginTransformFeedback, (GLenum primitiveMode), (primitiveMode),
+      glc_prog_transform_feedback(c, 1))
+W_VTX(glEndTransformFeedback, (void), (), glc_prog_transform_feedback(c, 0))
+
+static GLuint APIENTRY w_glCreateShaderProgramv(GLenum type, GLsizei count,
+                                                const GLchar *const *strings)
+{
+    glc_ctx *c = vtx_ctx();
+    if (!c)
+        return FALLBACK(glCreateShaderProgramv)(type, count, strings);
+    GLuint p = GLC_FN(&c->inst->gl, glCreateShaderProgramv)(type, count, strings);
+    if (p)
+        glc_prog_set(c, p, glc_glsl_writes(count, strings, NULL));
+    glc_poll(c);
+    return p;
+}
+
+#define W_PROG_UNKNOWN(ret, name, params, args)          \
+    static ret APIENTRY w_##name params                  \
+    {                                                    \
+        glc_ctx *c = vtx_ctx();                          \
+        if (!c)                                          \
+            return FALLBACK(name) args;                  \
+        glc_prog_unknown(c);                             \
+        return GLC_FN(&c->inst->gl, name) args;          \
+    }
+GLC_GL_PROGRAM_UNKNOWN(W_PROG_UNKNOWN)
+
 #define W_UNPACK(ret, name, params, args)            \
     static ret APIENTRY w_##name params              \
     {                                                \
@@ -46,7 +340,9 @@ GLC_GL_DRAW(W_DRAW)
             FALLBACK(name) args;                     \
             return;                                  \
         }                                            \
-        glc_flush_all(c);                            \
+        GLuint unpack = glc_bound_buffer(c, GL_PIXEL_UNPACK_BUFFER); \
+        if (unpack)                                  \
+            glc_before_read(c, unpack, 0, -1);       \
         GLC_FN(&c->inst->gl, name) args;                       \
         glc_poll(c);                                 \
     }
@@ -62,7 +358,8 @@ GLC_GL_UNPACK(W_UNPACK)
             return;                                              \
         }                                                        \
         GLuint pack = glc_bound_buffer(c, GL_PIXEL_PACK_BUFFER); \
-        glc_before_write(c, pack);                               \
+        if (pack)                                                \
+            glc_before_write(c, pack);                           \
         GLC_FN(&c->inst->gl, name) args;                                   \
         if (pack)                                                \
             glc_buffer_written(c, pack, 0, -1);                  \
@@ -515,6 +812,7 @@ static void APIENTRY w_glCopyBufferSubData(GLenum readTarget, GLenum writeTarget
                                            GLsizeiptr size)
 {
     ENTER_VOID(glCopyBufferSubData, (readTarget, writeTarget, readOffset, writeOffset, size));
+    glc_before_read(c, glc_bound_buffer(c, readTarget), readOffset, size);
     WRITE_RANGE(glc_bound_buffer(c, writeTarget), writeOffset, size,
                GLC_FN(gl, glCopyBufferSubData)(readTarget, writeTarget, readOffset, writeOffset, size));
 }
@@ -524,6 +822,7 @@ static void APIENTRY w_glCopyNamedBufferSubData(GLuint readBuffer, GLuint writeB
                                                 GLsizeiptr size)
 {
     ENTER_VOID(glCopyNamedBufferSubData, (readBuffer, writeBuffer, readOffset, writeOffset, size));
+    glc_before_read(c, readBuffer, readOffset, size);
     WRITE_RANGE(writeBuffer, writeOffset, size, GLC_FN(gl, glCopyNamedBufferSubData)(readBuffer, writeBuffer, readOffset,
                                                          writeOffset, size));
 }
@@ -534,6 +833,7 @@ static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint wri
 {
     ENTER_VOID(glNamedCopyBufferSubDataEXT,
                (readBuffer, writeBuffer, readOffset, writeOffset, size));
+    glc_before_read(c, readBuffer, readOffset, size);
     WRITE_RANGE(writeBuffer, writeOffset, size, GLC_FN(gl, glNamedCopyBufferSubDataEXT)(readBuffer, writeBuffer, readOffset,
                                                             writeOffset, size));
 }
@@ -555,7 +855,7 @@ static void APIENTRY w_glGetBufferSubData(GLenum target, GLintptr offset, GLsize
                                           void *data)
 {
     ENTER_VOID(glGetBufferSubData, (target, offset, size, data));
-    glc_flush_all(c);
+    glc_before_read(c, glc_bound_buffer(c, target), offset, size);
     GLC_FN(gl, glGetBufferSubData)(target, offset, size, data);
     glc_readback_sync(c);
 }
@@ -564,7 +864,7 @@ static void APIENTRY w_glGetBufferSubDataARB(GLenum target, GLintptrARB offset,
                                              GLsizeiptrARB size, void *data)
 {
     ENTER_VOID(glGetBufferSubDataARB, (target, offset, size, data));
-    glc_flush_all(c);
+    glc_before_read(c, glc_bound_buffer(c, target), offset, size);
     GLC_FN(gl, glGetBufferSubDataARB)(target, offset, size, data);
     glc_readback_sync(c);
 }
@@ -573,7 +873,7 @@ static void APIENTRY w_glGetNamedBufferSubData(GLuint buffer, GLintptr offset, G
                                                void *data)
 {
     ENTER_VOID(glGetNamedBufferSubData, (buffer, offset, size, data));
-    glc_flush_all(c);
+    glc_before_read(c, buffer, offset, size);
     GLC_FN(gl, glGetNamedBufferSubData)(buffer, offset, size, data);
     glc_readback_sync(c);
 }
@@ -582,7 +882,7 @@ static void APIENTRY w_glGetNamedBufferSubDataEXT(GLuint buffer, GLintptr offset
                                                   GLsizeiptr size, void *data)
 {
     ENTER_VOID(glGetNamedBufferSubDataEXT, (buffer, offset, size, data));
-    glc_flush_all(c);
+    glc_before_read(c, buffer, offset, size);
     GLC_FN(gl, glGetNamedBufferSubDataEXT)(buffer, offset, size, data);
     glc_readback_sync(c);
 }
@@ -606,35 +906,54 @@ static int shader_writable_target(GLenum target)
         GLC_FN(gl, name) args;                                   \
     }
 
-W_WRITABLE_BINDING(glBindBufferBase, shader_writable_target(target),
-                   (GLenum target, GLuint index, GLuint buffer),
-                   (target, index, buffer))
+/* Indexed bindings: shader-writable targets are remembered, uniform buffers go to the
+ * vertex model (what bounded draws read). */
+#define W_INDEXED_BINDING(name, params, args, offset, size)                \
+    static void APIENTRY w_##name params                                   \
+    {                                                                      \
+        ENTER_VOID(name, args);                                            \
+        if (shader_writable_target(target))                                \
+            glc_buffer_gpu_writable(c, buffer);                            \
+        GLC_FN(gl, name) args;                                             \
+        if (target == GL_UNIFORM_BUFFER)                                   \
+            glc_vtx_uniform_buffer(c, index, buffer, (offset), (size));    \
+    }
 
-W_WRITABLE_BINDING(glBindBufferRange, shader_writable_target(target),
-                   (GLenum target, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
-                   (target, index, buffer, offset, size))
-
+W_INDEXED_BINDING(glBindBufferBase, (GLenum target, GLuint index, GLuint buffer),
+                  (target, index, buffer), 0, -1)
+W_INDEXED_BINDING(glBindBufferRange,
+                  (GLenum target, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                  (target, index, buffer, offset, size), offset, size)
 /* EXT_transform_feedback names of the same bindings. */
-W_WRITABLE_BINDING(glBindBufferBaseEXT, shader_writable_target(target),
-                   (GLenum target, GLuint index, GLuint buffer),
-                   (target, index, buffer))
+W_INDEXED_BINDING(glBindBufferBaseEXT, (GLenum target, GLuint index, GLuint buffer),
+                  (target, index, buffer), 0, -1)
+W_INDEXED_BINDING(glBindBufferRangeEXT,
+                  (GLenum target, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
+                  (target, index, buffer, offset, size), offset, size)
+W_INDEXED_BINDING(glBindBufferOffsetEXT,
+                  (GLenum target, GLuint index, GLuint buffer, GLintptr offset),
+                  (target, index, buffer, offset), offset, -1)
 
-W_WRITABLE_BINDING(glBindBufferRangeEXT, shader_writable_target(target),
-                   (GLenum target, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
-                   (target, index, buffer, offset, size))
-
-W_WRITABLE_BINDING(glBindBufferOffsetEXT, shader_writable_target(target),
-                   (GLenum target, GLuint index, GLuint buffer, GLintptr offset),
-                   (target, index, buffer, offset))
+/* Multi-bind: buffers NULL unbinds the range. */
+static void bind_many(glc_ctx *c, GLenum target, GLuint first, GLsizei count,
+                      const GLuint *buffers, const GLintptr *offsets, const GLsizeiptr *sizes)
+{
+    for (GLsizei i = 0; i < count; i++) {
+        GLuint b = buffers ? buffers[i] : 0;
+        if (shader_writable_target(target) && b)
+            glc_buffer_gpu_writable(c, b);
+        if (target == GL_UNIFORM_BUFFER)
+            glc_vtx_uniform_buffer(c, first + (GLuint)i, b, b && offsets ? offsets[i] : 0,
+                                   b && sizes ? sizes[i] : -1);
+    }
+}
 
 static void APIENTRY w_glBindBuffersBase(GLenum target, GLuint first, GLsizei count,
                                          const GLuint *buffers)
 {
     ENTER_VOID(glBindBuffersBase, (target, first, count, buffers));
-    if (shader_writable_target(target) && buffers)
-        for (GLsizei i = 0; i < count; i++)
-            glc_buffer_gpu_writable(c, buffers[i]);
     GLC_FN(gl, glBindBuffersBase)(target, first, count, buffers);
+    bind_many(c, target, first, count, buffers, NULL, NULL);
 }
 
 static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei count,
@@ -642,10 +961,8 @@ static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei c
                                           const GLsizeiptr *sizes)
 {
     ENTER_VOID(glBindBuffersRange, (target, first, count, buffers, offsets, sizes));
-    if (shader_writable_target(target) && buffers)
-        for (GLsizei i = 0; i < count; i++)
-            glc_buffer_gpu_writable(c, buffers[i]);
     GLC_FN(gl, glBindBuffersRange)(target, first, count, buffers, offsets, sizes);
+    bind_many(c, target, first, count, buffers, offsets, sizes);
 }
 
 W_WRITABLE_BINDING(glTransformFeedbackBufferBase, 1,
@@ -766,12 +1083,7 @@ typedef struct wrap_entry {
 
 static const wrap_entry wrap_table[] = {
 #define GLC_X(ret, name, params, args) {#name, (void *)w_##name},
-    GLC_GL_DRAW(GLC_X)
-    GLC_GL_UNPACK(GLC_X)
-    GLC_GL_PACK(GLC_X)
-    GLC_GL_QUERYOBJ(GLC_X)
-    GLC_GL_POLL(GLC_X)
-    GLC_GL_SPECIAL(GLC_X)
+    GLC_GL_WRAPPED(GLC_X)
 #undef GLC_X
 };
 
@@ -803,6 +1115,12 @@ const char *glc_wrapper_name(size_t i)
 #define EXPORT_RET(ret, name, params, args) \
     GLCOHERENT_EXPORT ret APIENTRY name params { return w_##name args; }
 GLC_GL_DRAW(EXPORT_VOID)
+GLC_GL_BOUNDED(EXPORT_VOID)
+GLC_GL_VERTEX(EXPORT_VOID)
+GLC_GL_VERTEX_STALE(EXPORT_VOID)
+GLC_GL_VERTEX_LEGACY(EXPORT_VOID)
+GLC_GL_PROGRAM(EXPORT_RET)
+GLC_GL_PROGRAM_UNKNOWN(EXPORT_RET)
 GLC_GL_UNPACK(EXPORT_VOID)
 GLC_GL_PACK(EXPORT_VOID)
 GLC_GL_QUERYOBJ(EXPORT_VOID)

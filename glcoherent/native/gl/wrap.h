@@ -9,4 +9,8 @@ void *glc_wrapper_for(const char *name);
 size_t glc_wrapper_count(void);
 const char *glc_wrapper_name(size_t i);
 
+/* gl/program.h's GLSL check, declared here with plain C types for the cffi binding (tests):
+ * 1 if the source may write buffer memory. */
+int glc_glsl_writes(int count, const char *const *strings, const int *lengths);
+
 #endif
