@@ -80,6 +80,10 @@ def table(doc: dict) -> str:
             if "empty_draw_overhead_ns" in e and mode != "native":
                 notes.append(f"+{e['empty_draw_overhead_ns']:.0f} ns/draw, "
                              f"+{e['call_overhead_ns']:.0f} ns/call")
+            if "ratio_vs_best_fixed" in e:
+                notes.append(f"{e['ratio_vs_best_fixed']:.2f}x best fixed")
+            if "ratio_vs_nostorage" in e and mode not in ("nostorage", "native"):
+                notes.append(f"{e['ratio_vs_nostorage']:.2f}x nostorage")
             if "max_mapped_end" in e:
                 notes.append(f"end {e['max_mapped_end']}")
             if not e.get("verified"):
@@ -131,7 +135,8 @@ def _json_default(o):
 
 
 _COLORS = {"native": "#444444", "uffd": "#1f77b4", "mprotect": "#ff7f0e", "copy": "#2ca02c",
-           "auto": "#d62728", "fullcopy-naive": "#9467bd", "explicit-flush": "#8c564b"}
+           "auto": "#d62728", "fullcopy-naive": "#9467bd", "explicit-flush": "#8c564b",
+           "nostorage": "#7f7f7f", "nostorage-auto": "#e377c2"}
 
 
 def plot(doc: dict, path: str) -> None:

@@ -29,7 +29,16 @@ from .._native import ffi as core_ffi
 from .._native import lib as core_lib
 from ..gl import Instance
 from ._benchnative import ffi, lib
-from .workloads import MODES, TRACKER_MODES, VARIANT, Target, Workload
+from .workloads import (
+    AUTO_VS_BEST,
+    FIXED_STRATEGIES,
+    INSTANCE_TRACKER,
+    MODES,
+    TRACKER_MODES,
+    VARIANT,
+    Target,
+    Workload,
+)
 
 GL_VENDOR, GL_RENDERER, GL_VERSION = 0x1F00, 0x1F01, 0x1F02
 
@@ -273,10 +282,11 @@ class Runner:
             run = ModeRun(m, variant=VARIANT.get(m, lib.GLC_BENCH_DIRECT))
             runs.append(run)
             try:
-                if m in TRACKER_MODES:
-                    if m != "auto" and not core.tracker_available(m):
-                        raise BenchError(f"tracker {m} is not available here")
-                    run.instance = Instance(limit=self.limit, tracker=m)
+                tracker = INSTANCE_TRACKER.get(m)
+                if tracker:
+                    if tracker != "auto" and not core.tracker_available(tracker):
+                        raise BenchError(f"tracker {tracker} is not available here")
+                    run.instance = Instance(limit=self.limit, tracker=tracker)
                     run.table = GLTable.of_instance(run.instance)
                 else:
                     run.table = self.native
@@ -474,6 +484,10 @@ def _derive(w: Workload, result: dict, limit: int) -> None:
     floor = result["copy_floor_ms"]
     native = modes.get("native", {}).get("frame_ms")
     naive = modes.get("fullcopy-naive", {}).get("frame_ms")
+    fixed = [modes[k]["frame_ms"] for k in FIXED_STRATEGIES
+             if "frame_ms" in modes.get(k, {}) and "error" not in modes[k]]
+    best_fixed = min(fixed) if fixed else None
+    nostorage = modes.get("nostorage", {}).get("frame_ms")
     for name, m in modes.items():
         if "frame_ms" not in m:
             continue
@@ -487,6 +501,10 @@ def _derive(w: Workload, result: dict, limit: int) -> None:
         m["write_amplification"] = (m["bytes_copied"] / src) if src else None
         if naive and fm > 0 and name != "fullcopy-naive":
             m["speedup_vs_naive"] = naive / fm
+        if best_fixed and name == "auto":
+            m["ratio_vs_best_fixed"] = fm / best_fixed
+        if nostorage:
+            m["ratio_vs_nostorage"] = fm / nostorage
         # correctness
         ok = m.get("verify_diff", -1) == 0
         if w.name == "pressure":
@@ -498,7 +516,9 @@ def _derive(w: Workload, result: dict, limit: int) -> None:
             ok = False
         m["verified"] = ok
         if name in TRACKER_MODES:
-            m["targets"] = [_check(t, m) for t in w.targets]
+            targets = tuple(t for t in w.targets if t.kind != "vs_nostorage" or nostorage)
+            targets += (AUTO_VS_BEST,) if name == "auto" and best_fixed else ()
+            m["targets"] = [_check(t, m) for t in targets]
             m["targets_met"] = all(t["met"] for t in m["targets"])
 
 
@@ -516,6 +536,12 @@ def _check(t: Target, m: dict) -> dict:
     elif t.kind == "vs_naive":
         value = m.get("speedup_vs_naive")
         met = value is not None and value >= t.limit
+    elif t.kind == "vs_nostorage":
+        value = m.get("ratio_vs_nostorage")
+        met = value is not None and value <= t.limit
+    elif t.kind == "vs_best":
+        value = m.get("ratio_vs_best_fixed")
+        met = value is not None and value <= t.limit
     elif t.kind == "verified":
         value = float(bool(m.get("verified")))
         met = bool(m.get("verified"))

@@ -16,8 +16,16 @@ MiB = 1 << 20
 
 # glcoherent instances (tracker=...) and the application-side variants.
 TRACKER_MODES = ("uffd", "mprotect", "copy", "auto")
-MODES = ("native",) + TRACKER_MODES + ("fullcopy-naive", "explicit-flush")
-VARIANT = {"fullcopy-naive": lib.GLC_BENCH_FULLCOPY, "explicit-flush": lib.GLC_BENCH_EXPLICIT}
+# nostorage: the path users have today (no persistent map: a map/unmap per update, as wined3d
+# does without ARB_buffer_storage), natively and through glcoherent's default.
+NOSTORAGE_MODES = ("nostorage", "nostorage-auto")
+MODES = ("native",) + TRACKER_MODES + ("fullcopy-naive", "explicit-flush") + NOSTORAGE_MODES
+# The fixed strategies the adaptive default must never lose to (by more than AUTO_VS_BEST).
+FIXED_STRATEGIES = ("uffd", "mprotect", "copy", "fullcopy-naive")
+VARIANT = {"fullcopy-naive": lib.GLC_BENCH_FULLCOPY, "explicit-flush": lib.GLC_BENCH_EXPLICIT,
+           "nostorage": lib.GLC_BENCH_NOSTORAGE, "nostorage-auto": lib.GLC_BENCH_NOSTORAGE}
+# The glcoherent instance a mode runs through (None: the driver directly).
+INSTANCE_TRACKER = {**{m: m for m in TRACKER_MODES}, "nostorage-auto": "auto"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class Target:
             "verified": "correct result",
             "below_limit": "all mappings below the limit",
             "read_back_per_cycle": f"<= {self.limit:g} bytes read back per result",
+            "vs_best": f"<= {self.limit:g}x the best fixed strategy",
+            "vs_nostorage": f"<= {self.limit:g}x nostorage (no persistent maps, natively)",
         }[self.kind]
 
 
@@ -57,6 +67,7 @@ class Workload:
     floor_buffer: int = 0
     explicit: bool = False    # explicit-flush applies
     naive: bool = True        # fullcopy-naive applies
+    nostorage: bool = False   # the nostorage modes apply
     targets: Tuple[Target, ...] = field(default_factory=tuple)
 
     def modes(self, wanted: List[str]) -> List[str]:
@@ -66,9 +77,14 @@ class Workload:
                 continue
             if m == "fullcopy-naive" and not self.naive:
                 continue
+            if m in NOSTORAGE_MODES and not self.nostorage:
+                continue
             out.append(m)
         return out
 
+
+# Every workload: auto within 10 % of the best fixed strategy measured in the same run.
+AUTO_VS_BEST = Target("vs_best", 1.10)
 
 _TINY_FRAME = 20_000 * 48
 
@@ -78,13 +94,16 @@ WORKLOADS: Dict[str, Workload] = {w.name: w for w in [
              "each, a fence per 1/16 of the ring waited on before reuse",
              buffer_bytes=64 * MiB, ops=256, op_bytes=4096, segments=16, frames=8,
              dirty_bytes=256 * 4096, floor_chunk=4096, floor_buffer=64 * MiB, explicit=True,
-             targets=(Target("floor", 3.0), Target("amplification", 1.1))),
+             nostorage=True,
+             targets=(Target("floor", 3.0), Target("amplification", 1.1),
+                      Target("vs_nostorage", 1.0))),
     Workload("tiny", lib.GLC_BENCH_TINY,
              "20,000 x (48-byte write, a draw that reads it) per frame; ring of 3 frames "
              "with a fence per frame",
              buffer_bytes=3 * _TINY_FRAME, ops=20_000, op_bytes=48, segments=3, frames=3,
              dirty_bytes=_TINY_FRAME, floor_chunk=48, floor_buffer=3 * _TINY_FRAME,
-             explicit=True, targets=(Target("ratio", 1.5),)),
+             explicit=True, nostorage=True,
+             targets=(Target("ratio", 1.5), Target("vs_nostorage", 1.0))),
     Workload("sparse", lib.GLC_BENCH_SPARSE,
              "256 MiB buffer, 64 random 4 KiB pages rewritten per frame, one draw",
              buffer_bytes=256 * MiB, ops=64, op_bytes=4096, frames=10,

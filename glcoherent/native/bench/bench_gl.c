@@ -33,12 +33,17 @@
     X(PFNGLUNMAPNAMEDBUFFERPROC, UnmapNamedBuffer)                  \
     X(PFNGLFLUSHMAPPEDNAMEDBUFFERRANGEPROC, FlushMappedNamedBufferRange) \
     X(PFNGLCOPYNAMEDBUFFERSUBDATAPROC, CopyNamedBufferSubData)      \
+    X(PFNGLNAMEDBUFFERSUBDATAPROC, NamedBufferSubData)              \
     X(PFNGLGETNAMEDBUFFERSUBDATAPROC, GetNamedBufferSubData)        \
     X(PFNGLCREATEVERTEXARRAYSPROC, CreateVertexArrays)              \
     X(PFNGLDELETEVERTEXARRAYSPROC, DeleteVertexArrays)              \
     X(PFNGLBINDVERTEXARRAYPROC, BindVertexArray)                    \
     X(PFNGLVERTEXATTRIBPOINTERPROC, VertexAttribPointer)            \
     X(PFNGLENABLEVERTEXATTRIBARRAYPROC, EnableVertexAttribArray)    \
+    X(PFNGLVERTEXARRAYVERTEXBUFFERPROC, VertexArrayVertexBuffer)    \
+    X(PFNGLVERTEXARRAYATTRIBFORMATPROC, VertexArrayAttribFormat)    \
+    X(PFNGLVERTEXARRAYATTRIBBINDINGPROC, VertexArrayAttribBinding)  \
+    X(PFNGLENABLEVERTEXARRAYATTRIBPROC, EnableVertexArrayAttrib)    \
     X(PFNGLCREATESHADERPROC, CreateShader)                          \
     X(PFNGLSHADERSOURCEPROC, ShaderSource)                          \
     X(PFNGLCOMPILESHADERPROC, CompileShader)                        \
@@ -166,6 +171,7 @@ struct glc_bench {
     uint32_t frame;
     uint64_t expect_sum[2];
     size_t last_off, last_len;
+    uint32_t last_seed;       /* nostorage: fill seed of the last update */
     /* pressure */
     GLuint *pbuf;
     size_t *psize;
@@ -351,6 +357,11 @@ static int make_buffer(glc_bench *b)
     GLbitfield storage, access;
     buffer_flags(b, &storage, &access);
     b->gl.CreateBuffers(1, &b->buf);
+    if (b->p.variant == GLC_BENCH_NOSTORAGE) {
+        /* Mapped per update (frame_ring); the client's bytes are regenerated to verify. */
+        b->gl.NamedBufferStorage(b->buf, (GLsizeiptr)b->size, NULL, GL_MAP_WRITE_BIT);
+        return 0;
+    }
     b->gl.NamedBufferStorage(b->buf, (GLsizeiptr)b->size, NULL, storage);
     b->map = b->gl.MapNamedBufferRange(b->buf, 0, (GLsizeiptr)b->size, access);
     if (!b->map)
@@ -369,11 +380,27 @@ static int make_buffer(glc_bench *b)
     return 0;
 }
 
+/* Stride of the 4 points a stream draw takes from its append: the first at its start, the last
+ * ending at its end, so the draw reads the whole append (as a real program draws what it
+ * wrote) while the GPU work stays 4 points. */
+static GLsizei stream_stride(const glc_bench *b)
+{
+    return (GLsizei)((b->p.op_bytes - 16) / 3 / 16 * 16);
+}
+
 static void vertex_source(glc_bench *b, int from_buffer)
 {
     b->gl.CreateVertexArrays(1, &b->vao);
     if (!from_buffer)
         return;
+    if (b->p.workload == GLC_BENCH_STREAM) {
+        /* Direct state access, the vertex buffer re-bound at each append's offset per draw
+         * (what a D3D-on-GL layer does for a no-overwrite stream). */
+        b->gl.VertexArrayAttribFormat(b->vao, 0, 4, GL_FLOAT, GL_FALSE, 0);
+        b->gl.VertexArrayAttribBinding(b->vao, 0, 0);
+        b->gl.EnableVertexArrayAttrib(b->vao, 0);
+        return;
+    }
     b->gl.BindVertexArray(b->vao);
     b->gl.BindBuffer(GL_ARRAY_BUFFER, b->buf);
     b->gl.VertexAttribPointer(0, 4, GL_FLOAT, GL_FALSE, 16, NULL);
@@ -382,9 +409,32 @@ static void vertex_source(glc_bench *b, int from_buffer)
     b->gl.BindVertexArray(0);
 }
 
+/* nostorage: map [off, off + len) for one update, write it, unmap. 0 or -1. */
+static int update_mapped(glc_bench *b, size_t off, size_t len, uint32_t seed, GLbitfield inval)
+{
+    uint8_t *p = b->gl.MapNamedBufferRange(b->buf, (GLintptr)off, (GLsizeiptr)len,
+                                           GL_MAP_WRITE_BIT | GL_MAP_UNSYNCHRONIZED_BIT | inval);
+    if (!p) {
+        b->c.map_failures++;
+        return -1;
+    }
+    if ((uint64_t)(uintptr_t)p + len > b->c.max_mapped_end)
+        b->c.max_mapped_end = (uint64_t)(uintptr_t)p + len;
+    fill_vertices(p, len, seed);
+    b->gl.UnmapNamedBuffer(b->buf);
+    b->last_seed = seed;
+    return 0;
+}
+
 /* Write the whole buffer once and let it reach the GL buffer (untimed setup). */
 static void initial_fill(glc_bench *b)
 {
+    if (b->p.variant == GLC_BENCH_NOSTORAGE) {
+        update_mapped(b, 0, b->size, 0x1234, GL_MAP_INVALIDATE_BUFFER_BIT);
+        b->last_off = 0;
+        b->last_len = b->size;
+        return;
+    }
     fill_vertices(b->w, b->size, 0x1234);
     if (b->p.variant == GLC_BENCH_FULLCOPY)
         memcpy(b->map, b->app, b->size);
@@ -497,6 +547,10 @@ static int setup_workload(glc_bench *b, const glc_bench_params *params)
     } else {
         if (w == GLC_BENCH_BULK)
             rc = setup_bulk(b);
+        if (w == GLC_BENCH_SPARSE) {
+            b->gl.CreateBuffers(1, &b->indirect);
+            b->gl.NamedBufferStorage(b->indirect, 16, NULL, GL_DYNAMIC_STORAGE_BIT);
+        }
         initial_fill(b);
     }
     b->gl.Finish();
@@ -518,7 +572,9 @@ int glc_bench_create(const glc_bench_gl *gl, const glc_bench_params *params, glc
             snprintf(err, errlen, "GL entry point %s is missing", missing);
         return -ENOSYS;
     }
-    if (params->workload >= GLC_BENCH_WORKLOADS || params->variant > GLC_BENCH_EXPLICIT) {
+    if (params->workload >= GLC_BENCH_WORKLOADS || params->variant > GLC_BENCH_NOSTORAGE ||
+        (params->variant == GLC_BENCH_NOSTORAGE && params->workload != GLC_BENCH_STREAM &&
+         params->workload != GLC_BENCH_TINY)) {
         if (err)
             snprintf(err, errlen, "bad workload %u / variant %u", params->workload,
                      params->variant);
@@ -583,10 +639,18 @@ static void frame_ring(glc_bench *b, GLsizei verts)
     size_t len = b->p.op_bytes;
     for (uint32_t i = 0; i < n; i++) {
         size_t off = ring_take(b, len);
-        fill_vertices(b->w + off, len, b->frame * 131u + i);
+        if (b->p.variant == GLC_BENCH_NOSTORAGE)
+            update_mapped(b, off, len, b->frame * 131u + i, GL_MAP_INVALIDATE_RANGE_BIT);
+        else
+            fill_vertices(b->w + off, len, b->frame * 131u + i);
         wrote(b, off, len);
         before_draw(b);
-        b->gl.DrawArrays(GL_POINTS, (GLint)(off / 16), verts);
+        if (b->p.workload == GLC_BENCH_STREAM) {
+            b->gl.VertexArrayVertexBuffer(b->vao, 0, b->buf, (GLintptr)off, stream_stride(b));
+            b->gl.DrawArrays(GL_POINTS, 0, verts);
+        } else {
+            b->gl.DrawArrays(GL_POINTS, (GLint)(off / 16), verts);
+        }
         b->c.draws++;
         ring_done(b);
     }
@@ -603,9 +667,15 @@ static void frame_sparse(glc_bench *b)
         wrote(b, pg * PAGE, PAGE);
     }
     b->c.ops += n;
+    /* An indirect draw: what it reads is not known to a layer (a large pool drawn from by
+     * GPU-chosen ranges), so the pages the client wrote must be found. */
+    GLuint cmd[4] = {4, 1, (GLuint)(pg * PAGE / 16), 0};
+    b->gl.NamedBufferSubData(b->indirect, 0, sizeof cmd, cmd);
+    b->gl.BindBuffer(GL_DRAW_INDIRECT_BUFFER, b->indirect);
     before_draw(b);
-    b->gl.DrawArrays(GL_POINTS, (GLint)(pg * PAGE / 16), 4);
+    b->gl.MultiDrawArraysIndirect(GL_POINTS, NULL, 1, 0);
     b->c.draws++;
+    b->gl.BindBuffer(GL_DRAW_INDIRECT_BUFFER, 0);
 }
 
 static void frame_bulk(glc_bench *b)
@@ -785,10 +855,23 @@ long glc_bench_verify(glc_bench *b)
     if (!tmp)
         return -ENOMEM;
     b->gl.GetNamedBufferSubData(b->buf, (GLintptr)b->last_off, (GLsizeiptr)b->last_len, tmp);
+    const uint8_t *want = b->w ? b->w + b->last_off : NULL;
+    uint8_t *regen = NULL;
+    if (!want) { /* nostorage: what the last update wrote */
+        regen = alloc_pages(b->last_len);
+        if (!regen) {
+            munmap(tmp, b->last_len);
+            return -ENOMEM;
+        }
+        fill_vertices(regen, b->last_len, b->last_seed);
+        want = regen;
+    }
     long diff = 0;
     for (size_t i = 0; i < b->last_len; i++)
-        diff += tmp[i] != b->w[b->last_off + i];
+        diff += tmp[i] != want[i];
     munmap(tmp, b->last_len);
+    if (regen)
+        munmap(regen, b->last_len);
     GLenum e = b->gl.GetError();
     if (e != GL_NO_ERROR)
         return fail(b, -EIO, "GL error 0x%x in verify", e);

@@ -49,8 +49,11 @@ enum {
     GLC_BENCH_DIRECT = 0,   /* persistent coherent mapping, plain writes (native or emulated) */
     GLC_BENCH_FULLCOPY = 1, /* app writes its own shadow, copies the whole mapping before every
                              * draw (and back after every GL call for readable mappings) */
-    GLC_BENCH_EXPLICIT = 2  /* non-coherent persistent mapping with FLUSH_EXPLICIT, the app
+    GLC_BENCH_EXPLICIT = 2, /* non-coherent persistent mapping with FLUSH_EXPLICIT, the app
                              * flushes exactly what it wrote */
+    GLC_BENCH_NOSTORAGE = 3 /* no persistent mapping: each update is a glMapNamedBufferRange
+                             * (WRITE | INVALIDATE_RANGE | UNSYNCHRONIZED) and an unmap, as
+                             * wined3d does without ARB_buffer_storage (stream, tiny) */
 };
 
 typedef struct glc_bench_params {
