@@ -33,6 +33,11 @@ log = logging.getLogger("glcoherent")
 _LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
 
 
+def _native_level(level: int) -> int:
+    """The lowest GLCOHERENT_LOG_* level a Python logger at `level` keeps."""
+    return min((n for n, py in _LEVELS.items() if py >= level), default=3)
+
+
 @ffi.def_extern()
 def glc_py_log(_user, level, message):
     log.log(_LEVELS.get(level, logging.WARNING), "%s", ffi.string(message).decode(errors="replace"))
@@ -97,6 +102,9 @@ class Instance:
         cfg.get_proc = ffi.addressof(lib, "glc_builtin_get_proc")
         cfg.get_current = ffi.addressof(lib, "glc_builtin_get_current")
         cfg.log = lib.glc_py_log
+        # Lines the logger would drop are not even formatted (a map costs no log work); the
+        # level is read now: set the glcoherent logger's level before install().
+        cfg.log_level = _native_level(log.getEffectiveLevel())
         out = ffi.new("glcoherent_instance **")
         rc = self._api.create(cfg, out)
         if rc != 0:

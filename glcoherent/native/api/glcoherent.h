@@ -76,17 +76,26 @@ typedef struct glcoherent_config {
     const char *tracker;          /* "auto", "uffd", "mprotect", "copy"; NULL: GLCOHERENT_TRACKER */
     glcoherent_get_proc_fn get_proc;        /* required */
     void *get_proc_user;
-    glcoherent_get_current_fn get_current;  /* optional: used when make_current was not called */
+    /* optional: asked at GL calls that need the exact context (maps, context switches the
+     * layer cannot see) until the host first calls make_current; from then on the host
+     * promises to call make_current for every change of current context on every thread,
+     * and get_current is no longer asked (it costs ~0.3 us per map through GLVND's EGL). */
+    glcoherent_get_current_fn get_current;
     void *get_current_user;
     glcoherent_alloc_fn host_alloc;         /* optional, with host_free */
     glcoherent_free_fn host_free;
     void *host_user;
     glcoherent_log_fn log;                  /* optional; default: stderr, warnings and up */
     void *log_user;
+    /* Lines below this level (GLCOHERENT_LOG_*) are never formatted: a host whose logger
+     * drops debug lines says so here, and a map / unmap cycle then costs no log work.
+     * 0 (debug): every line reaches the callback; on stderr GLCOHERENT_LOG still filters.
+     * Added after the first release: struct_size tells whether a caller has it. */
+    int32_t log_level;
 } glcoherent_config;
 
 #define GLCOHERENT_CONFIG_INIT {sizeof(glcoherent_config), 0, 0, NULL, NULL, NULL, NULL, NULL, \
-                                NULL, NULL, NULL, NULL, NULL}
+                                NULL, NULL, NULL, NULL, NULL, 0}
 
 /* The 64-bit statistics counters, in struct order: the one list behind glcoherent_stats, the
  * interposer's `glcoherent-stats:` JSON line and the Python binding's declaration of the struct.

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +87,16 @@ static void completion_atfork_register(void)
 int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
 {
     *out = NULL;
-    if (!cfg || !cfg->get_proc || cfg->struct_size < sizeof(glcoherent_config))
+    /* Callers built before log_level was added pass the shorter struct. */
+    if (!cfg || !cfg->get_proc || cfg->struct_size < offsetof(glcoherent_config, log_level))
         return -EINVAL;
     glcoherent_instance *inst = calloc(1, sizeof *inst);
     if (!inst)
         return -ENOMEM;
-    inst->cfg = *cfg;
+    memcpy(&inst->cfg, cfg,
+           cfg->struct_size < sizeof inst->cfg ? cfg->struct_size : sizeof inst->cfg);
+    inst->cfg.struct_size = sizeof inst->cfg;
+    inst->log_min = glc_log_min(&inst->cfg);
     pthread_mutex_init(&inst->lock, NULL);
     pthread_mutex_init(&inst->spare_lock, NULL);
     glc_completion_init(&inst->completion);
@@ -351,6 +356,12 @@ void glc_make_current(glcoherent_instance *inst, void *native)
     tls_ctx = c;
 }
 
+void glc_host_make_current(glcoherent_instance *inst, void *native)
+{
+    STORE(inst->host_current, 1);
+    glc_make_current(inst, native);
+}
+
 /* Is c (compared as a pointer, never dereferenced) still a live context record? */
 static int ctx_alive(const glc_ctx *c)
 {
@@ -377,7 +388,7 @@ glc_ctx *glc_current(void)
         tls_generation = gen;
     }
     glcoherent_instance *inst = c ? c->inst : glc_first_instance();
-    if (!inst || !inst->cfg.get_current)
+    if (!inst || !inst->cfg.get_current || LOAD(inst->host_current))
         return c;
     /* The host did not promise to call make_current: check the native current context. */
     void *native = inst->cfg.get_current(inst->cfg.get_current_user);

@@ -54,6 +54,7 @@ struct glcoherent_instance {
     glc_tracker_kind kind;         /* kind persistent shadows get (BEST: adaptive policy) */
     uint64_t limit;
     glcoherent_config cfg;
+    int log_min;                   /* lines below this level are dropped before formatting */
     pthread_mutex_t lock;          /* contexts list, groups list */
     glc_ctx *contexts;
     glc_group *groups;             /* live share groups (inst->lock) */
@@ -61,6 +62,7 @@ struct glcoherent_instance {
     /* global counters (atomics) */
     atomic_size_t ngroups;         /* live share groups: 1 allows the fast path */
     atomic_size_t ncontexts;       /* live contexts: per-context state needs the exact one */
+    atomic_int host_current;       /* the host calls make_current: cfg.get_current unused */
     _Atomic uint64_t maps, persistent_maps, shadowed_maps, oom, max_mapped_end, merges;
     _Atomic uint64_t retired_flushed, retired_read_back, retired_flushes, retired_copy_backs;
     _Atomic uint64_t retired_faults, retired_scans, retired_switches;
@@ -108,6 +110,9 @@ void glc_instance_destroy(glcoherent_instance *inst);
 void glc_context_created(glcoherent_instance *inst, void *native, void *share);
 void glc_context_destroyed(glcoherent_instance *inst, void *native);
 void glc_make_current(glcoherent_instance *inst, void *native);
+/* The public make_current: as glc_make_current, and the host now tracks the current context
+ * itself, so glc_current stops asking cfg.get_current. */
+void glc_host_make_current(glcoherent_instance *inst, void *native);
 void glc_get_stats(glcoherent_instance *inst, glcoherent_stats *out);
 /* The same for exit paths: never waits more than about 50 ms for a lock another thread may
  * hold. Returns 0, or 1 when some live shadows could not be counted. */
@@ -119,9 +124,13 @@ enum {
     GLC_LOG_WARN = GLCOHERENT_LOG_WARNING,
     GLC_LOG_ERROR = GLCOHERENT_LOG_ERROR,
 };
-/* One log line at `level` (GLC_LOG_*): the instance's callback, else stderr (gl/log.c). */
+/* One log line at `level` (GLC_LOG_*): the instance's callback, else stderr (gl/log.c).
+ * Nothing is formatted below the instance's level (glc_log_min). */
 void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The lowest level an instance made from cfg logs: cfg's log_level, and on stderr (no
+ * callback) also GLCOHERENT_LOG's. */
+int glc_log_min(const glcoherent_config *cfg);
 
 /* ---- what the wrappers call (the group lock is taken inside) ---- */
 

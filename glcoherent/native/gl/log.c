@@ -23,8 +23,18 @@ static int env_log_level(void)
     return GLCOHERENT_LOG_WARNING;
 }
 
+int glc_log_min(const glcoherent_config *cfg)
+{
+    int env = env_log_level();
+    if (cfg->log)
+        return cfg->log_level;
+    return cfg->log_level > env ? cfg->log_level : env;
+}
+
 void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
 {
+    if (level < (inst ? inst->log_min : env_log_level()))
+        return;
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
@@ -34,11 +44,9 @@ void glc_log(glcoherent_instance *inst, int level, const char *fmt, ...)
         inst->cfg.log(inst->cfg.log_user, level, buf);
         return;
     }
-    if (level >= env_log_level()) {
-        static const char *names[] = {"debug", "info", "warning", "error"};
-        int i = level < GLCOHERENT_LOG_DEBUG   ? GLCOHERENT_LOG_DEBUG
-                : level > GLCOHERENT_LOG_ERROR ? GLCOHERENT_LOG_ERROR
-                                               : level;
-        fprintf(stderr, "glcoherent: %s: %s\n", names[i], buf);
-    }
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    int i = level < GLCOHERENT_LOG_DEBUG   ? GLCOHERENT_LOG_DEBUG
+            : level > GLCOHERENT_LOG_ERROR ? GLCOHERENT_LOG_ERROR
+                                           : level;
+    fprintf(stderr, "glcoherent: %s: %s\n", names[i], buf);
 }
