@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import List, Optional
 
-from .workloads import MODES, TRACKER_MODES
+from .workloads import MODES, NOSTORAGE_MODES, TRACKER_MODES
 
 
 def _bytes(n: Optional[float]) -> str:
@@ -50,7 +50,7 @@ def table(doc: dict) -> str:
         "written/copied per frame; ampl = copied / written",
         "",
     ]
-    hdr = (f"{'mode':15s} {'frame ms':>9s} {'ratio':>8s} {'ovh ms':>8s} {'ovh/floor':>9s} "
+    hdr = (f"{'mode':18s} {'frame ms':>9s} {'ratio':>8s} {'ovh ms':>8s} {'ovh/floor':>9s} "
            f"{'written':>8s} {'copied':>8s} {'ampl':>7s} {'faults':>7s} {'scans':>7s}  notes")
     for name, w in doc.get("workloads", {}).items():
         floor = w.get("copy_floor_ms")
@@ -63,7 +63,7 @@ def table(doc: dict) -> str:
         for mode in [k for k in MODES if k in modes] + [k for k in modes if k not in MODES]:
             e = modes[mode]
             if "frame_ms" not in e:
-                lines.append(f"   {mode:15s} {e.get('error', 'no frames')}")
+                lines.append(f"   {mode:18s} {e.get('error', 'no frames')}")
                 continue
             notes = []
             if e.get("tracker") and e["tracker"] not in ("-", mode):
@@ -93,16 +93,18 @@ def table(doc: dict) -> str:
             ampl = e.get("write_amplification")
             ovf = e.get("overhead_vs_floor") if (floor or 0) >= 0.001 else None
             lines.append(
-                f"   {mode:15s} {_ms(e['frame_ms']):>9s} {_num(e.get('ratio_vs_native')):>8s} "
+                f"   {mode:18s} {_ms(e['frame_ms']):>9s} {_num(e.get('ratio_vs_native')):>8s} "
                 f"{_ms(e.get('overhead_ms')):>8s} {_num(ovf, '{:.1f}'):>9s} "
                 f"{_bytes(e.get('bytes_written')):>8s} {_bytes(e.get('bytes_copied')):>8s} "
                 f"{_num(ampl, '{:.2f}'):>7s} {_num(e.get('faults_per_frame'), '{:.0f}'):>7s} "
                 f"{_num(e.get('scans_per_frame'), '{:.0f}'):>7s}  {'; '.join(notes)}")
         lines.append("")
-    summary = targets_summary(doc, "auto")
-    if summary:
-        lines.append("targets for auto:")
-        lines.extend("   " + s for s in summary)
+    for mode, title in [("auto", "targets for auto:")] + [
+            (m, f"ordinary maps through glcoherent ({m}):") for m in NOSTORAGE_MODES[1:]]:
+        summary = targets_summary(doc, mode)
+        if summary:
+            lines.append(title)
+            lines.extend("   " + s for s in summary)
     if "seconds" in doc:
         lines.append(f"run time {doc['seconds']:.0f} s")
     return "\n".join(lines)
@@ -136,7 +138,8 @@ def _json_default(o):
 
 _COLORS = {"native": "#444444", "uffd": "#1f77b4", "mprotect": "#ff7f0e", "copy": "#2ca02c",
            "auto": "#d62728", "fullcopy-naive": "#9467bd", "explicit-flush": "#8c564b",
-           "nostorage": "#7f7f7f", "nostorage-auto": "#e377c2"}
+           "nostorage": "#7f7f7f", "nostorage-auto": "#e377c2", "nostorage-uffd": "#17becf",
+           "nostorage-mprotect": "#bcbd22", "nostorage-copy": "#aec7e8"}
 
 
 def plot(doc: dict, path: str) -> None:

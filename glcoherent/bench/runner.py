@@ -34,6 +34,8 @@ from .workloads import (
     FIXED_STRATEGIES,
     INSTANCE_TRACKER,
     MODES,
+    NOSTORAGE_MODES,
+    ORDINARY_MAPS,
     TRACKER_MODES,
     VARIANT,
     Target,
@@ -520,6 +522,9 @@ def _derive(w: Workload, result: dict, limit: int) -> None:
             targets += (AUTO_VS_BEST,) if name == "auto" and best_fixed else ()
             m["targets"] = [_check(t, m) for t in targets]
             m["targets_met"] = all(t["met"] for t in m["targets"])
+        elif name in NOSTORAGE_MODES and name != "nostorage" and nostorage:
+            m["targets"] = [_check(ORDINARY_MAPS, m)]
+            m["targets_met"] = m["targets"][0]["met"]
 
 
 def _check(t: Target, m: dict) -> dict:

@@ -17,15 +17,17 @@ MiB = 1 << 20
 # glcoherent instances (tracker=...) and the application-side variants.
 TRACKER_MODES = ("uffd", "mprotect", "copy", "auto")
 # nostorage: the path users have today (no persistent map: a map/unmap per update, as wined3d
-# does without ARB_buffer_storage), natively and through glcoherent's default.
-NOSTORAGE_MODES = ("nostorage", "nostorage-auto")
+# does without ARB_buffer_storage), natively and through glcoherent with each tracker (what
+# ordinary maps cost a program run under the interposer).
+NOSTORAGE_MODES = ("nostorage",) + tuple(f"nostorage-{t}" for t in TRACKER_MODES)
 MODES = ("native",) + TRACKER_MODES + ("fullcopy-naive", "explicit-flush") + NOSTORAGE_MODES
 # The fixed strategies the adaptive default must never lose to (by more than AUTO_VS_BEST).
 FIXED_STRATEGIES = ("uffd", "mprotect", "copy", "fullcopy-naive")
 VARIANT = {"fullcopy-naive": lib.GLC_BENCH_FULLCOPY, "explicit-flush": lib.GLC_BENCH_EXPLICIT,
-           "nostorage": lib.GLC_BENCH_NOSTORAGE, "nostorage-auto": lib.GLC_BENCH_NOSTORAGE}
+           **{m: lib.GLC_BENCH_NOSTORAGE for m in NOSTORAGE_MODES}}
 # The glcoherent instance a mode runs through (None: the driver directly).
-INSTANCE_TRACKER = {**{m: m for m in TRACKER_MODES}, "nostorage-auto": "auto"}
+INSTANCE_TRACKER = {**{m: m for m in TRACKER_MODES},
+                    **{f"nostorage-{t}": t for t in TRACKER_MODES}}
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class Workload:
 
 # Every workload: auto within 10 % of the best fixed strategy measured in the same run.
 AUTO_VS_BEST = Target("vs_best", 1.10)
+# Ordinary (non-persistent) maps through glcoherent, every nostorage-<tracker> mode.
+ORDINARY_MAPS = Target("vs_nostorage", 1.5)
 
 _TINY_FRAME = 20_000 * 48
 
