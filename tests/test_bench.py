@@ -31,7 +31,7 @@ def run_cli(*args, timeout=600):
 
 def test_workloads_cover_the_brief():
     assert set(workloads.WORKLOADS) == {"stream", "tiny", "sparse", "bulk", "readback", "idle",
-                                        "poll", "pressure"}
+                                        "poll", "pressure", "ring"}
     assert workloads.MODES[0] == "native"
     for w in workloads.WORKLOADS.values():
         assert w.targets, w.name
@@ -135,9 +135,11 @@ MIB = 1 << 20
 def bench_doc(tmp_path_factory):
     d = tmp_path_factory.mktemp("bench")
     path, png = d / "bench.json", d / "bench.png"
-    res = run_cli("bench", "--workloads", "stream,tiny,bulk,readback,idle,poll", "--frames", "2",
+    res = run_cli("bench", "--workloads", "stream,tiny,bulk,readback,idle,poll,ring",
+                  "--frames", "2",
                   "--rounds", "1", "--size", "stream=4M", "--size", "bulk=1M",
                   "--size", "readback=1M", "--size", "idle=256K", "--size", "tiny=144K",
+                  "--size", "ring=96K",
                   "--naive-budget", "0.02",
                   "--json", str(path),
                   "--plot", str(png))
@@ -151,7 +153,7 @@ def test_bench_json_shape(bench_doc):
     for key in ("kernel", "cpu", "trackers", "date", "gl_renderer", "gl_version", "mesa"):
         assert m[key], key
     assert set(m["trackers"]) == {"uffd", "mprotect", "copy"}
-    assert set(doc["workloads"]) == {"stream", "tiny", "bulk", "readback", "idle", "poll"}
+    assert set(doc["workloads"]) == {"stream", "tiny", "bulk", "readback", "idle", "poll", "ring"}
     for name, w in doc["workloads"].items():
         assert isinstance(w["copy_floor_ms"], float) and w["copy_floor_ms"] >= 0
         want = set(workloads.WORKLOADS[name].modes(list(workloads.MODES)))
@@ -223,6 +225,13 @@ def test_bench_bytes_are_sane(bench_doc):
     assert idle["native"]["call_overhead_ns"] == 0
     bulk = doc["workloads"]["bulk"]["modes"]
     assert bulk["native"]["bytes_written"] == 1 * MIB
+    # ring (96K: 3 frames of 64 draws in 512-byte slots): a 64-byte constant block and 48 bytes
+    # of vertices per draw, four query results per frame, every one seen and exact
+    ring = doc["workloads"]["ring"]["modes"]
+    for mode, e in ring.items():
+        assert e["bytes_written"] == 64 * (64 + 48), mode
+        assert e["poll_cycles"] == 4 * e["frames"], mode
+        assert e["mismatches"] == 0 and e["poll_timeouts"] == 0, mode
 
 
 @pytest.mark.gl

@@ -99,6 +99,7 @@ class Bench:
         p.vs_source = sources["vs"]
         p.vs_ssbo_source = sources["vs_ssbo"]
         p.fs_source = sources["fs"]
+        p.vs_ubo_source = sources["vs_ubo"]
         out = ffi.new("glc_bench **")
         err = ffi.new("char[256]")
         rc = lib.glc_bench_create(table._ptr, p, out, err, 256)
@@ -226,6 +227,7 @@ def _load_sources() -> Dict[str, object]:
         "vs": ffi.new("char[]", load("bench_points.vert").encode()),
         "vs_ssbo": ffi.new("char[]", load("bench_matrices.vert").encode()),
         "fs": ffi.new("char[]", load("bench_flat.frag").encode()),
+        "vs_ubo": ffi.new("char[]", load("bench_constants.vert").encode()),
     }
 
 
@@ -461,7 +463,7 @@ class Runner:
         }
         if extrapolated:
             d["ops_run_per_frame"] = r.op_limit
-        if w.name == "poll":
+        if w.name in ("poll", "ring"):
             cycles = sum(x["poll_cycles"] for x in s) or 1
             d["poll_cycles"] = int(sum(x["poll_cycles"] for x in s))
             d["polls_per_result"] = sum(x["polls"] for x in s) / cycles

@@ -91,6 +91,7 @@ AUTO_VS_BEST = Target("vs_best", 1.10)
 ORDINARY_MAPS = Target("vs_nostorage", 1.5)
 
 _TINY_FRAME = 20_000 * 48
+_RING_OPS, _RING_FRAMES = 2_000, 3
 
 WORKLOADS: Dict[str, Workload] = {w.name: w for w in [
     Workload("stream", lib.GLC_BENCH_STREAM,
@@ -136,6 +137,17 @@ WORKLOADS: Dict[str, Workload] = {w.name: w for w in [
              buffer_bytes=4096, ops=64, frames=5, dirty_bytes=16 * 64, floor_chunk=16,
              floor_buffer=4096,
              targets=(Target("verified"), Target("read_back_per_cycle", 16))),
+    Workload("ring", lib.GLC_BENCH_RING,
+             "a D3D-on-GL layer's dynamic buffers: one 2.9 MiB persistent coherent ring, 2,000 "
+             "draws per frame each with a 64-byte constant block (uniform buffer range) and 3 "
+             "vertices written into its 512-byte slot, a fence and a primitives query per 1/4 "
+             "frame, the query results polled from a coherent buffer",
+             buffer_bytes=_RING_FRAMES * _RING_OPS * 512, ops=_RING_OPS, op_bytes=512,
+             segments=4 * _RING_FRAMES, frames=3, dirty_bytes=_RING_OPS * (64 + 48),
+             floor_chunk=64, floor_buffer=_RING_FRAMES * _RING_OPS * 512, explicit=True,
+             nostorage=True,
+             targets=(Target("floor", 3.0), Target("ratio", 1.5), Target("vs_nostorage", 1.0),
+                      Target("verified"))),
     Workload("pressure", lib.GLC_BENCH_PRESSURE,
              "map 600 MiB of persistent buffers at once (8 x 64 MiB, 4 x 16 MiB, 24 x 1 MiB), "
              "time to create and map them all",
@@ -155,6 +167,11 @@ def with_size(w: Workload, size: int) -> Workload:
         size = seg * w.segments
         return replace(w, buffer_bytes=size, floor_buffer=size,
                        ops=min(w.ops, size // 4096))
+    if w.name == "ring":  # whole quarter frames of 512-byte slots, 3 frames in the ring
+        ops = max(size // _RING_FRAMES // 512 // 4, 1) * 4
+        size = ops * _RING_FRAMES * 512
+        return replace(w, buffer_bytes=size, ops=ops, dirty_bytes=ops * (64 + 48),
+                       floor_buffer=size)
     if w.name in ("bulk", "readback"):
         size = max(size // 4096, 1) * 4096
         return replace(w, buffer_bytes=size, dirty_bytes=size, floor_chunk=size,

@@ -28,6 +28,7 @@
     X(PFNGLDELETEBUFFERSPROC, DeleteBuffers)                        \
     X(PFNGLBINDBUFFERPROC, BindBuffer)                              \
     X(PFNGLBINDBUFFERBASEPROC, BindBufferBase)                      \
+    X(PFNGLBINDBUFFERRANGEPROC, BindBufferRange)                    \
     X(PFNGLNAMEDBUFFERSTORAGEPROC, NamedBufferStorage)              \
     X(PFNGLMAPNAMEDBUFFERRANGEPROC, MapNamedBufferRange)            \
     X(PFNGLUNMAPNAMEDBUFFERPROC, UnmapNamedBuffer)                  \
@@ -152,6 +153,10 @@ const char *glc_bench_gl_string(const glc_bench_gl *gl, uint32_t name)
 #define POLL_SENTINEL UINT64_MAX
 #define POLL_MAX 1000000u
 #define PAGE 4096u
+/* ring: each op's slot holds its constant block at the start and its vertices at VERTS_AT. */
+#define RING_CONST_BYTES 64
+#define RING_VERTS_AT 256
+#define RING_VERT_BYTES 48 /* 3 points */
 
 struct glc_bench {
     glc_bench_gl gl;
@@ -159,6 +164,10 @@ struct glc_bench {
     glc_bench_counters c;
     char err[256];
     GLuint prog, vao, fbo, tex, buf, src[2], indirect, query;
+    /* ring: one query per segment, their results in a coherent buffer (not for nostorage) */
+    GLuint queries[MAX_SEGMENTS], qbuf;
+    volatile uint64_t *qmap;
+    uint32_t sec_draws[MAX_SEGMENTS];
     size_t size;
     uint8_t *map;       /* what the map call returned */
     uint8_t *app;       /* fullcopy: the application's own copy */
@@ -393,7 +402,7 @@ static void vertex_source(glc_bench *b, int from_buffer)
     b->gl.CreateVertexArrays(1, &b->vao);
     if (!from_buffer)
         return;
-    if (b->p.workload == GLC_BENCH_STREAM) {
+    if (b->p.workload == GLC_BENCH_STREAM || b->p.workload == GLC_BENCH_RING) {
         /* Direct state access, the vertex buffer re-bound at each append's offset per draw
          * (what a D3D-on-GL layer does for a no-overwrite stream). */
         b->gl.VertexArrayAttribFormat(b->vao, 0, 4, GL_FLOAT, GL_FALSE, 0);
@@ -503,6 +512,32 @@ static int setup_pressure(glc_bench *b)
     return 0;
 }
 
+/* ring: a query per segment, and (except nostorage) the coherent buffer their results are
+ * written into, 16 bytes per segment (result, availability), as wined3d's query buffers. */
+static int setup_ring_queries(glc_bench *b)
+{
+    GLint align = 0;
+    b->gl.GetIntegerv(GL_UNIFORM_BUFFER_OFFSET_ALIGNMENT, &align);
+    if (align <= 0 || b->p.op_bytes % (uint32_t)align || RING_VERTS_AT % align ||
+        b->p.op_bytes < RING_VERTS_AT + RING_VERT_BYTES)
+        return fail(b, -EINVAL, "ring slot of %u bytes does not fit the uniform buffer offset "
+                    "alignment %d", b->p.op_bytes, align);
+    b->gl.GenQueries((GLsizei)b->segments, b->queries);
+    if (b->p.variant == GLC_BENCH_NOSTORAGE)
+        return 0;
+    const GLbitfield flags = GL_MAP_READ_BIT | GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT |
+                             GL_MAP_COHERENT_BIT;
+    GLsizeiptr bytes = (GLsizeiptr)b->segments * 16;
+    b->gl.CreateBuffers(1, &b->qbuf);
+    b->gl.NamedBufferStorage(b->qbuf, bytes, NULL, flags);
+    b->qmap = b->gl.MapNamedBufferRange(b->qbuf, 0, bytes, flags);
+    if (!b->qmap)
+        return fail(b, -ENOMEM, "cannot map the query buffer (GL error 0x%x)", b->gl.GetError());
+    for (unsigned i = 0; i < 2 * b->segments; i++)
+        b->qmap[i] = 0;
+    return 0;
+}
+
 /* Objects, buffer and initial contents of the workload. 0 or -errno (message in b->err). */
 static int setup_workload(glc_bench *b, const glc_bench_params *params)
 {
@@ -518,7 +553,9 @@ static int setup_workload(glc_bench *b, const glc_bench_params *params)
     rc = make_target(b);
     if (rc)
         return rc;
-    b->prog = program(b, w == GLC_BENCH_BULK ? params->vs_ssbo_source : params->vs_source,
+    b->prog = program(b, w == GLC_BENCH_BULK   ? params->vs_ssbo_source
+                         : w == GLC_BENCH_RING ? params->vs_ubo_source
+                                               : params->vs_source,
                       params->fs_source);
     if (!b->prog)
         return -EINVAL;
@@ -526,9 +563,9 @@ static int setup_workload(glc_bench *b, const glc_bench_params *params)
     if (rc)
         return rc;
     int from_buffer = w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY || w == GLC_BENCH_SPARSE ||
-                      w == GLC_BENCH_IDLE;
+                      w == GLC_BENCH_IDLE || w == GLC_BENCH_RING;
     vertex_source(b, from_buffer);
-    if (w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY) {
+    if (w == GLC_BENCH_STREAM || w == GLC_BENCH_TINY || w == GLC_BENCH_RING) {
         b->segments = params->segments ? params->segments : 1;
         if (b->segments > MAX_SEGMENTS)
             b->segments = MAX_SEGMENTS;
@@ -538,6 +575,8 @@ static int setup_workload(glc_bench *b, const glc_bench_params *params)
                         b->seg_bytes, params->op_bytes);
         b->size = b->seg_bytes * b->segments;
     }
+    if (w == GLC_BENCH_RING && (rc = setup_ring_queries(b)) != 0)
+        return rc;
     if (w == GLC_BENCH_READBACK) {
         rc = setup_readback(b);
     } else if (w == GLC_BENCH_POLL) {
@@ -574,7 +613,7 @@ int glc_bench_create(const glc_bench_gl *gl, const glc_bench_params *params, glc
     }
     if (params->workload >= GLC_BENCH_WORKLOADS || params->variant > GLC_BENCH_NOSTORAGE ||
         (params->variant == GLC_BENCH_NOSTORAGE && params->workload != GLC_BENCH_STREAM &&
-         params->workload != GLC_BENCH_TINY)) {
+         params->workload != GLC_BENCH_TINY && params->workload != GLC_BENCH_RING)) {
         if (err)
             snprintf(err, errlen, "bad workload %u / variant %u", params->workload,
                      params->variant);
@@ -586,6 +625,7 @@ int glc_bench_create(const glc_bench_gl *gl, const glc_bench_params *params, glc
     b->gl = *gl;
     b->p = *params;
     b->p.vs_source = b->p.vs_ssbo_source = b->p.fs_source = NULL; /* not kept */
+    b->p.vs_ubo_source = NULL;
     b->rng = params->seed ? params->seed : 0x9e3779b97f4a7c15ull;
     b->size = (size_t)params->buffer_bytes;
     while (b->gl.GetError() != GL_NO_ERROR)
@@ -654,6 +694,101 @@ static void frame_ring(glc_bench *b, GLsizei verts)
         b->c.draws++;
         ring_done(b);
     }
+    b->c.ops += n;
+}
+
+/* ring: the client writes [off, off + len) with data of `seed` (nostorage: through a map). */
+static void ring_write(glc_bench *b, size_t off, size_t len, uint32_t seed)
+{
+    if (b->p.variant == GLC_BENCH_NOSTORAGE)
+        update_mapped(b, off, len, seed, GL_MAP_INVALIDATE_RANGE_BIT);
+    else
+        fill_vertices(b->w + off, len, seed);
+    wrote(b, off, len);
+}
+
+/* ring: segment `seg` is complete; its query result goes to the query buffer (a GPU write
+ * into a coherent mapping the client then polls). */
+static void ring_section_end(glc_bench *b, unsigned seg)
+{
+    b->gl.EndQuery(GL_PRIMITIVES_GENERATED);
+    if (!b->qmap)
+        return;
+    b->qmap[2 * seg] = POLL_SENTINEL;
+    b->qmap[2 * seg + 1] = POLL_SENTINEL;
+    b->gl.BindBuffer(GL_QUERY_BUFFER, b->qbuf);
+    /* With a query buffer bound, the pointer argument is an offset into it. */
+    b->gl.GetQueryObjectui64v(b->queries[seg], GL_QUERY_RESULT,
+                              (GLuint64 *)(uintptr_t)(16 * seg));
+    b->gl.GetQueryObjectui64v(b->queries[seg], GL_QUERY_RESULT_AVAILABLE,
+                              (GLuint64 *)(uintptr_t)(16 * seg + 8));
+    b->gl.BindBuffer(GL_QUERY_BUFFER, 0);
+    b->c.bytes_gpu_written += 16;
+}
+
+/* ring: wait for segment seg's query result the way the client's GetData loop does. */
+static void ring_poll(glc_bench *b, unsigned seg)
+{
+    GLuint64 want = (GLuint64)b->sec_draws[seg] * (RING_VERT_BYTES / 16), got = 0, avail = 0;
+    unsigned polls = 0;
+    GLint dummy;
+    if (b->qmap) {
+        volatile uint64_t *q = b->qmap + 2 * seg;
+        while (q[0] == POLL_SENTINEL || q[1] == POLL_SENTINEL) {
+            if (++polls > POLL_MAX)
+                break;
+            b->gl.GetIntegerv(GL_CURRENT_PROGRAM, &dummy);
+        }
+        got = q[0];
+        avail = q[1];
+    } else { /* no query buffer: ask GL, as wined3d does without ARB_buffer_storage */
+        while (!avail && ++polls <= POLL_MAX)
+            b->gl.GetQueryObjectui64v(b->queries[seg], GL_QUERY_RESULT_AVAILABLE, &avail);
+        b->gl.GetQueryObjectui64v(b->queries[seg], GL_QUERY_RESULT, &got);
+    }
+    b->c.bytes_read += 16;
+    b->c.polls += polls;
+    b->c.poll_cycles++;
+    if (polls > POLL_MAX)
+        b->c.poll_timeouts++;
+    else if (got != want || avail != 1)
+        b->c.mismatches++;
+}
+
+/* ring: per draw a 64-byte constant block (a uniform buffer range) and 3 vertices written
+ * into the op's slot of one persistent coherent ring (D3D's Map(NO_OVERWRITE) of a dynamic
+ * buffer, sub-allocated), a fence and a query per ring segment, the frame's query results
+ * polled at its end. */
+static void frame_d3d_ring(glc_bench *b)
+{
+    uint32_t n = op_count(b);
+    unsigned ended[MAX_SEGMENTS], nended = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t off = ring_take(b, b->p.op_bytes);
+        unsigned seg = (unsigned)(off / b->seg_bytes);
+        if (off % b->seg_bytes == 0) {
+            b->sec_draws[seg] = 0;
+            b->gl.BeginQuery(GL_PRIMITIVES_GENERATED, b->queries[seg]);
+        }
+        uint32_t seed = b->frame * 131u + i;
+        ring_write(b, off, RING_CONST_BYTES, seed ^ 0x5a5a5u);
+        ring_write(b, off + RING_VERTS_AT, RING_VERT_BYTES, seed);
+        before_draw(b);
+        b->gl.BindBufferRange(GL_UNIFORM_BUFFER, 0, b->buf, (GLintptr)off, RING_CONST_BYTES);
+        b->gl.VertexArrayVertexBuffer(b->vao, 0, b->buf, (GLintptr)(off + RING_VERTS_AT), 16);
+        b->gl.DrawArrays(GL_POINTS, 0, RING_VERT_BYTES / 16);
+        b->c.draws++;
+        b->sec_draws[seg]++;
+        if (b->head % b->seg_bytes == 0) {
+            ring_section_end(b, seg);
+            if (nended == MAX_SEGMENTS) /* more than a lap per frame: poll as we go */
+                ring_poll(b, ended[--nended]);
+            ended[nended++] = seg;
+        }
+        ring_done(b);
+    }
+    for (unsigned k = 0; k < nended; k++)
+        ring_poll(b, ended[k]);
     b->c.ops += n;
 }
 
@@ -805,6 +940,7 @@ int glc_bench_frame(glc_bench *b)
     case GLC_BENCH_IDLE: frame_idle(b); break;
     case GLC_BENCH_POLL: frame_poll(b); break;
     case GLC_BENCH_PRESSURE: frame_pressure(b); break;
+    case GLC_BENCH_RING: frame_d3d_ring(b); break;
     default: return fail(b, -EINVAL, "bad workload");
     }
     gl->Finish();
@@ -849,8 +985,9 @@ long glc_bench_verify(glc_bench *b)
     default:
         break;
     }
+    long bad = b->p.workload == GLC_BENCH_RING ? (long)(b->c.mismatches + b->c.poll_timeouts) : 0;
     if (!b->buf || !b->last_len)
-        return 0;
+        return bad;
     uint8_t *tmp = alloc_pages(b->last_len);
     if (!tmp)
         return -ENOMEM;
@@ -875,7 +1012,7 @@ long glc_bench_verify(glc_bench *b)
     GLenum e = b->gl.GetError();
     if (e != GL_NO_ERROR)
         return fail(b, -EIO, "GL error 0x%x in verify", e);
-    return diff;
+    return diff + bad;
 }
 
 void glc_bench_get_counters(const glc_bench *b, glc_bench_counters *out)
@@ -902,6 +1039,12 @@ void glc_bench_destroy(glc_bench *b)
     b->gl.DeleteBuffers(4, bufs);
     if (b->query)
         b->gl.DeleteQueries(1, &b->query);
+    if (b->queries[0])
+        b->gl.DeleteQueries((GLsizei)b->segments, b->queries);
+    if (b->qmap)
+        b->gl.UnmapNamedBuffer(b->qbuf);
+    if (b->qbuf)
+        b->gl.DeleteBuffers(1, &b->qbuf);
     if (b->vao)
         b->gl.DeleteVertexArrays(1, &b->vao);
     if (b->prog)

@@ -41,7 +41,10 @@ enum {
     GLC_BENCH_IDLE = 5,     /* draws, nothing written */
     GLC_BENCH_POLL = 6,     /* query result written into a coherent buffer, CPU polls */
     GLC_BENCH_PRESSURE = 7, /* map many large persistent buffers at once */
-    GLC_BENCH_WORKLOADS = 8
+    GLC_BENCH_RING = 8,     /* a D3D-on-GL layer's dynamic buffers: one ring, per draw a small
+                             * constant block (UBO range) and a few vertices, a fence and an
+                             * occlusion-style query per ring segment, results polled */
+    GLC_BENCH_WORKLOADS = 9
 };
 
 /* How the application side behaves. */
@@ -53,7 +56,7 @@ enum {
                              * flushes exactly what it wrote */
     GLC_BENCH_NOSTORAGE = 3 /* no persistent mapping: each update is a glMapNamedBufferRange
                              * (WRITE | INVALIDATE_RANGE | UNSYNCHRONIZED) and an unmap, as
-                             * wined3d does without ARB_buffer_storage (stream, tiny) */
+                             * wined3d does without ARB_buffer_storage (stream, tiny, ring) */
 };
 
 typedef struct glc_bench_params {
@@ -69,6 +72,7 @@ typedef struct glc_bench_params {
     const char *vs_source;  /* points vertex shader (attribute 0) */
     const char *vs_ssbo_source; /* bulk: vertex shader reading matrices from an SSBO */
     const char *fs_source;
+    const char *vs_ubo_source;  /* ring: points offset by a uniform block (binding 0) */
 } glc_bench_params;
 
 typedef struct glc_bench_counters {
