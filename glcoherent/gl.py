@@ -146,8 +146,8 @@ class Instance:
     def prepare_kernel_write(self, address: int, length: int) -> None:
         """Make [address, address + length) ready for a write by the kernel (os.readv,
         socket.recv_into, file.readinto straight into a mapping): write-protected tracked pages
-        become writable and count as client writes. Needed with the mprotect tracker and the
-        adaptive policy in-process; the interposer does it for the libc calls itself."""
+        become writable and count as client writes. Needed with the mprotect tracker in-process
+        (harmless with the others); the interposer does it for the libc calls itself."""
         self._api.prepare_kernel_write(self._ptr, ffi.cast("void *", address), length)
 
     def stats(self) -> Stats:

@@ -722,7 +722,7 @@ def test_uffd_sentinel_mappings_stay_bounded(track, sentinel_params):
 @needs_uffd
 def test_uffd_sentinel_kernel_write_fails_with_efault(track):
     """Documented: read(2) into an armed (read-only) sentinel page fails; inside a window it
-    works and is tracked. Shadows avoid the sentinel with GLCOHERENT_KERNEL_WRITES=1."""
+    works and is tracked. (Shadows never use the sentinel.)"""
     tr = strack(track, 32)
     r, w = os.pipe()
     try:

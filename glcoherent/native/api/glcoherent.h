@@ -141,8 +141,8 @@ typedef struct glcoherent_api_1 {
     /* Call before the host itself makes the kernel write into memory that may be a mapping
      * (a read(2), pread, readv, recv... straight into a mapped pointer, as Wine's NtReadFile
      * does): the tracked pages of [addr, addr + len) are made writable and counted as written
-     * by the client, so the kernel write neither fails with EFAULT (the mprotect tracker and
-     * the adaptive policy write-protect pages) nor goes unseen. Memory that is no mapping is
+     * by the client, so the kernel write neither fails with EFAULT (the mprotect tracker
+     * write-protects pages) nor goes unseen (needed with mprotect; harmless with the others). Memory that is no mapping is
      * left alone; any thread, any time. Programs under the interposer need not call it: it
      * wraps those libc calls. Returns 0. (Appended to version 1; check for NULL when the
      * library may be older.) */

@@ -32,8 +32,9 @@
  * overflow bit that a handler is still unprotecting (pending marks), and PAGEMAP_SCAN reports
  * and re-arms each page atomically. A writer that sees a page writable therefore wrote it
  * after the owner could see why, and the next collect scans or copies it. Kernel writes
- * (read(2)) into a read-only page fail with EFAULT: the owner opts in (the adaptive policy,
- * core/policy.c, does unless GLCOHERENT_KERNEL_WRITES=1).
+ * (read(2)) into a read-only page fail with EFAULT: the owner opts in. Shadows never do
+ * (core/policy.c: range-exact flushes made the sentinel unnecessary and it broke kernel
+ * writes); the mode stays for `bench track` comparisons and its tests.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
