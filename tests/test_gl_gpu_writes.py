@@ -24,6 +24,7 @@ from test_gl_helpers import (
     cleanup_draw,
     color_vao,
     delete_buffers,
+    errors,
     fence,
     fence_and_wait,
     get_sub,
@@ -402,3 +403,115 @@ def test_fence_poll_zero_timeout_only(gl, limit):
     GL.glBindBuffer(GL.GL_COPY_WRITE_BUFFER, dst)
     raw.glUnmapBuffer(GL.GL_COPY_WRITE_BUFFER)
     delete_buffers(src, dst)
+
+
+def _texture(target, levels_data, internal, fmt, typ):
+    """A texture with the given (w, h, d, bytes) levels; returns its name (bound)."""
+    tex = GL.glGenTextures(1)
+    GL.glBindTexture(target, tex)
+    GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+    for lv, (w, h, d, data) in enumerate(levels_data):
+        if target == GL.GL_TEXTURE_3D:
+            GL.glTexImage3D(target, lv, internal, w, h, d, 0, fmt, typ, data)
+        else:
+            GL.glTexImage2D(target, lv, internal, w, h, 0, fmt, typ, data)
+    GL.glTexParameteri(target, GL.GL_TEXTURE_MAX_LEVEL, len(levels_data) - 1)
+    return tex
+
+
+# (name, pack state, the readback into the pack buffer at `off`): each packs bytes up to an end
+# that follows from the pack state, so a range the layer computes one byte short leaves the
+# shadow different from the buffer.
+def _pack_cases():
+    rnd = np.random.default_rng(5)
+
+    def rgba8(w, h, d=1):
+        return rnd.integers(1, 255, w * h * d * 4, dtype=np.uint8)
+
+    def read_pixels(fmt, typ, w, h):
+        def run(off):
+            tgt = Target()
+            tgt.clear((200, 100, 50, 25))
+            raw.glReadPixels(0, 0, w, h, fmt, typ, off)
+            return tgt.delete
+        return run
+
+    def get_tex(target, levels, level, fmt, typ, internal=GL.GL_RGBA8):
+        def run(off):
+            tex = _texture(target, levels, internal, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+            raw.glGetTexImage(target, level, fmt, typ, off)
+            return lambda: GL.glDeleteTextures([tex])
+        return run
+
+    def get_sub_image(w, h, bufsize):
+        def run(off):
+            tex = _texture(GL.GL_TEXTURE_2D, [(8, 8, 1, rgba8(8, 8))], GL.GL_RGBA8, GL.GL_RGBA,
+                           GL.GL_UNSIGNED_BYTE)
+            raw.glGetTextureSubImage(tex, 0, 1, 2, 0, w, h, 1, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE,
+                                     bufsize, off)
+            return lambda: GL.glDeleteTextures([tex])
+        return run
+
+    def get_compressed(off):
+        tex = _texture(GL.GL_TEXTURE_2D, [(16, 8, 1, rgba8(16, 8))], GL.GL_COMPRESSED_RED_RGTC1,
+                       GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+        raw.glGetCompressedTexImage(GL.GL_TEXTURE_2D, 0, off)
+        return lambda: GL.glDeleteTextures([tex])
+
+    P_ = "GL_PACK_"
+    return {
+        "readpixels-rowlength-skip-align8": (
+            {P_ + "ALIGNMENT": 8, P_ + "ROW_LENGTH": 13, P_ + "SKIP_PIXELS": 3,
+             P_ + "SKIP_ROWS": 2}, read_pixels(GL.GL_RGB, GL.GL_UNSIGNED_BYTE, 7, 5)),
+        "readpixels-short-align4": (
+            {P_ + "ALIGNMENT": 4}, read_pixels(GL.GL_RGB, GL.GL_UNSIGNED_SHORT, 5, 3)),
+        "readpixels-packed-8888rev": (
+            {P_ + "ALIGNMENT": 1}, read_pixels(GL.GL_BGRA, GL.GL_UNSIGNED_INT_8_8_8_8_REV, 8, 8)),
+        "getteximage-3d-imageheight-skipimages": (
+            {P_ + "ALIGNMENT": 2, P_ + "IMAGE_HEIGHT": 4, P_ + "SKIP_IMAGES": 1},
+            get_tex(GL.GL_TEXTURE_3D, [(5, 3, 4, rgba8(5, 3, 4))], 0, GL.GL_RGBA, GL.GL_FLOAT)),
+        "getteximage-level1": (
+            {P_ + "ALIGNMENT": 4},
+            get_tex(GL.GL_TEXTURE_2D, [(10, 6, 1, rgba8(10, 6)), (5, 3, 1, rgba8(5, 3))], 1,
+                    GL.GL_RGB, GL.GL_UNSIGNED_BYTE)),
+        "gettexturesubimage-bufsize": ({P_ + "ALIGNMENT": 1}, get_sub_image(5, 4, 5 * 4 * 4)),
+        "getcompressedteximage": ({}, get_compressed),
+    }
+
+
+PACK_CASES = _pack_cases()
+
+
+@pytest.mark.parametrize("case", sorted(PACK_CASES))
+def test_pixel_pack_range_into_a_large_chunk(gl, limit, case):
+    """Readbacks into a slice of a 4 MiB persistent coherent chunk (wined3d sub-allocates its
+    pixel buffers so): the layer counts only the packed range as GPU-written, and that range
+    must cover every byte the driver packs. After a fence the whole shadow equals the buffer,
+    and CPU bytes written around the slice while the readback was pending stay."""
+    state, run = PACK_CASES[case]
+    size, off = 4 << 20, (2 << 20) + 24  # inside a page; a multiple of any datum size
+    buf = storage(GL.GL_PIXEL_PACK_BUFFER, size, RWPC)
+    ptr = raw.glMapBufferRange(GL.GL_PIXEL_PACK_BUFFER, 0, size, RWPC)
+    assert_low(ptr, size, limit)
+    view = arr(ptr, size)
+    view[:] = 0xAB
+    names = {k: getattr(GL, k) for k in state}
+    for k, v in state.items():
+        GL.glPixelStorei(names[k], v)
+    done = run(off)
+    view[off - 20:off - 3] = 0x11      # CPU writes before the slice, same page
+    view[size - 100:] = 0x22           # and far after it
+    fence_and_wait()
+    assert not errors()
+    truth = get_sub(GL.GL_PIXEL_PACK_BUFFER, 0, size)
+    assert (truth[off:size - 100] != 0xAB).any(), "the readback wrote nothing"
+    assert (view[off - 20:off - 3] == 0x11).all() and (view[size - 100:] == 0x22).all()
+    bad = np.flatnonzero(view != truth)
+    assert bad.size == 0, f"{bad.size} shadow bytes differ from the buffer, first at {bad[0]}"
+    for k in state:
+        GL.glPixelStorei(names[k], 1 if k.endswith("ALIGNMENT") else 0)
+    done()
+    GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buf)
+    raw.glUnmapBuffer(GL.GL_PIXEL_PACK_BUFFER)
+    GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)
+    delete_buffers(buf)

@@ -29,6 +29,7 @@ def test_results_arrive_with_no_gl_call():
     # (the thread looks 1 ms after the write, then at doubling intervals up to 64 ms).
     assert r["copy_ms"] is not None, "the copy's result never reached the mapping"
     assert r["query_ms"] is not None, "the query result never reached the mapping"
+    assert r["shader_ms"] is not None, "the shader's result never reached the mapping"
     assert r["after_sync"]
 
 

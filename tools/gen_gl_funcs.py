@@ -164,7 +164,7 @@ LISTS = {
     "GLC_GL_INTERNAL": """
         glGetString glGetBufferParameteriv glGetNamedBufferParameteriv
         glGetNamedBufferParameterivEXT glGetBufferParameteri64v glGetNamedBufferParameteri64v
-        glGetIntegeri_v glGetInteger64i_v glGetVertexAttribiv glIsEnabled
+        glGetIntegeri_v glGetInteger64i_v glGetVertexAttribiv glIsEnabled glGetTexLevelParameteriv
     """,
 }
 

@@ -1,9 +1,12 @@
 """GPU results reach a coherent mapping with no GL call after the command that wrote them.
 
-A glCopyBufferSubData into a persistent coherent chunk, and a query result written into a
-persistent coherent query buffer (QUERY_BUFFER bound), each followed only by glFlush and then a
-pure CPU spin on the mapping: no GL call, no fence. Prints one JSON line with the time each
-result took to appear in the mapping (null when it did not appear within SPIN seconds).
+A glCopyBufferSubData into a persistent coherent chunk, a query result written into a
+persistent coherent query buffer (QUERY_BUFFER bound), and a compute shader writing a 1 KiB
+storage-buffer range (glBindBufferRange) in the middle of a 16 MiB persistent coherent buffer,
+each followed only by glFlush and then a pure CPU spin on the mapping: no GL call, no fence.
+Prints one JSON line with the time each result took to appear in the mapping (null when it did
+not appear within SPIN seconds). The shader case checks that a write recorded for a bound range
+(not the whole buffer) still arrives, and leaves the bytes around it alone.
 
     python no_gl_traffic.py [SPIN_SECONDS]
 """
@@ -16,6 +19,7 @@ import sys
 import time
 
 import numpy as np
+import OpenGL.GL.shaders  # noqa: F401 - GL.shaders below
 
 from glcoherent.egl import HeadlessContext
 
@@ -81,6 +85,29 @@ flush()
 t = spin(lambda: q[2] != 0)
 out["query_ms"] = None if t is None else t * 1e3
 
+CS = """#version 450
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) buffer Out { uint v[]; };
+void main() { v[gl_GlobalInvocationID.x] = 0xC0FFEE00u + gl_GlobalInvocationID.x; }
+"""
+BIG, RANGE_AT, RANGE = 16 << 20, 8 << 20, 1024
+big = GL.glGenBuffers(1)
+GL.glBindBuffer(GL.GL_SHADER_STORAGE_BUFFER, big)
+GL.glBufferStorage(GL.GL_SHADER_STORAGE_BUFFER, BIG, np.zeros(BIG, np.uint8), F)
+w = glcoherent.mapping_array(GL.glMapBufferRange(GL.GL_SHADER_STORAGE_BUFFER, 0, BIG, F), BIG,
+                             np.uint32)
+prog = GL.shaders.compileProgram(GL.shaders.compileShader(CS, GL.GL_COMPUTE_SHADER))
+GL.glUseProgram(prog)
+GL.glBindBufferRange(GL.GL_SHADER_STORAGE_BUFFER, 0, big, RANGE_AT, RANGE)
+first, last = RANGE_AT // 4, (RANGE_AT + RANGE) // 4 - 1
+finish()
+dispatch = raw("glDispatchCompute", None, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint)
+dispatch(RANGE // 4 // 64, 1, 1)
+flush()
+t = spin(lambda: w[first] == 0xC0FFEE00 and w[last] == 0xC0FFEE00 + RANGE // 4 - 1)
+out["shader_ms"] = None if t is None else t * 1e3
+
 finish()  # a sync point: now everything must be there in any case
-out["after_sync"] = bool(m[AT] == 7 and q[2] != 0)
+out["after_sync"] = bool(m[AT] == 7 and q[2] != 0 and w[last] == 0xC0FFEE00 + RANGE // 4 - 1
+                         and w[first - 1] == 0 and w[last + 1] == 0)
 print(json.dumps(out))

@@ -45,8 +45,11 @@ struct glc_map {
     unsigned nwriters;
 };
 
+/* Names, each with the union of the buffer ranges it was bound with ([lo, hi), buffer
+ * offsets; hi INT64_MAX: to the end). */
 typedef struct name_set {
     GLuint *v;
+    int64_t *lo, *hi;
     size_t n, cap;
 } name_set;
 
@@ -63,7 +66,7 @@ struct glc_group {
     glc_map **maps;            /* every live mapping of the group */
     atomic_size_t nmaps;       /* written under the lock, read without it too */
     size_t capmaps;
-    name_set writable;         /* names bound where shaders may write them */
+    name_set writable;         /* names bound where shaders may write them, and where */
     fence_rec *fences;
     size_t nfences, capfences;
     uint64_t write_seq;        /* bumped by every GPU write to a persistent mapping */

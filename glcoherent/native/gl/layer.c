@@ -246,6 +246,8 @@ static void map_free(glcoherent_instance *inst, glc_map *m)
     free(m);
 }
 
+static void set_free(name_set *s); /* below, with the other name_set helpers */
+
 static void group_unref(glcoherent_instance *inst, glc_group *g)
 {
     if (--g->refs > 0)
@@ -259,7 +261,7 @@ static void group_unref(glcoherent_instance *inst, glc_group *g)
     for (size_t i = 0; i < g->nmaps; i++)
         map_free(inst, g->maps[i]);
     free(g->maps);
-    free(g->writable.v);
+    set_free(&g->writable);
     free(g->fences);
     free(g->polls); /* the fences themselves go with the share group's last context */
     glc_programs_free(g->progs);
@@ -468,38 +470,72 @@ static glc_map *find_map(glc_group *g, GLuint name)
     return NULL;
 }
 
-static int set_has(const name_set *s, GLuint name)
+static ssize_t set_find(const name_set *s, GLuint name)
 {
     for (size_t i = 0; i < s->n; i++)
         if (s->v[i] == name)
-            return 1;
+            return (ssize_t)i;
+    return -1;
+}
+
+static int set_has(const name_set *s, GLuint name)
+{
+    return set_find(s, name) >= 0;
+}
+
+static int set_grow(name_set *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 16;
+    GLuint *v = realloc(s->v, cap * sizeof *v);
+    if (v)
+        s->v = v;
+    int64_t *lo = v ? realloc(s->lo, cap * sizeof *lo) : NULL;
+    if (lo)
+        s->lo = lo;
+    int64_t *hi = lo ? realloc(s->hi, cap * sizeof *hi) : NULL;
+    if (hi)
+        s->hi = hi;
+    if (!hi)
+        return -1;
+    s->cap = cap;
     return 0;
 }
 
-/* Adds name once; 0, or -1 when out of memory (the set then just stays as it was). */
-static int set_add(name_set *s, GLuint name)
+/* Adds name with [lo, hi), or widens its range to cover it; 0, or -1 when out of memory
+ * (the set then stays as it was). */
+static int set_add(name_set *s, GLuint name, int64_t lo, int64_t hi)
 {
-    if (set_has(s, name))
+    ssize_t i = set_find(s, name);
+    if (i >= 0) {
+        s->lo[i] = lo < s->lo[i] ? lo : s->lo[i];
+        s->hi[i] = hi > s->hi[i] ? hi : s->hi[i];
         return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        GLuint *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
     }
-    s->v[s->n++] = name;
+    if (s->n == s->cap && set_grow(s) != 0)
+        return -1;
+    s->v[s->n] = name;
+    s->lo[s->n] = lo;
+    s->hi[s->n] = hi;
+    s->n++;
     return 0;
 }
 
 static void set_remove(name_set *s, GLuint name)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] == name) {
-            s->v[i] = s->v[--s->n];
-            return;
-        }
+    ssize_t i = set_find(s, name);
+    if (i < 0)
+        return;
+    s->n--;
+    s->v[i] = s->v[s->n];
+    s->lo[i] = s->lo[s->n];
+    s->hi[i] = s->hi[s->n];
+}
+
+static void set_free(name_set *s)
+{
+    free(s->v);
+    free(s->lo);
+    free(s->hi);
 }
 
 static int flushes(const glc_map *m)
@@ -720,30 +756,19 @@ void glc_after_draw(glc_ctx *c)
     int kick = 0;
     pthread_mutex_lock(&g->lock);
     if (glc_prog_may_write(c))
-        for (size_t i = 0; i < g->nmaps; i++)
-            if (candidate(g->maps[i]))
-                kick |= mark_written(g, g->maps[i], c->id, 0, -1);
+        for (size_t i = 0; i < g->nmaps; i++) {
+            glc_map *m = g->maps[i];
+            ssize_t k = candidate(m) ? set_find(&g->writable, m->name) : -1;
+            if (k < 0)
+                continue;
+            /* Only where the buffer was bound for writing (the union of those ranges). */
+            int64_t lo = g->writable.lo[k], hi = g->writable.hi[k];
+            kick |= mark_written(g, m, c->id, (GLintptr)lo,
+                                 hi == INT64_MAX ? -1 : (GLsizeiptr)(hi - lo));
+        }
     pthread_mutex_unlock(&g->lock);
     if (kick)
         glc_completion_kick(c->inst);
-}
-
-void glc_before_write(glc_ctx *c, GLuint name)
-{
-    glc_group *g = c->group;
-    if (!LOAD(g->nflush) && !LOAD(g->nmaps))
-        return;
-    pthread_mutex_lock(&g->lock);
-    glc_map *m = name ? find_map(g, name) : NULL;
-    if (m) {
-        prepare_write(c->inst, m);
-        /* Client bytes written before the command must be down before it overwrites them. */
-        if (flushes(m) && glc_shadow_maybe_dirty(m->shadow))
-            flush_map(c->inst, m, "a buffer write");
-    } else if (!name) {
-        flush_locked(c->inst, g, "a buffer write");
-    }
-    pthread_mutex_unlock(&g->lock);
 }
 
 /* Range flush of [lo, hi) of m's buffer (buffer offsets; clipped to the mapping). */
@@ -761,6 +786,27 @@ static void flush_map_range(glcoherent_instance *inst, glc_map *m, int64_t lo, i
         glc_log(inst, GLC_LOG_ERROR, "buffer %u: flush before %s failed: %s", m->name, op,
                 strerror((int)-n));
     }
+}
+
+void glc_before_write(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nflush) && !LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = name ? find_map(g, name) : NULL;
+    if (m) {
+        prepare_write(c->inst, m);
+        /* Client bytes written before the command must be down before it overwrites them;
+         * the command overwrites only its range, the rest waits for what reads it. */
+        if (flushes(m) && size >= 0 && offset >= 0)
+            flush_map_range(c->inst, m, offset, (int64_t)offset + size, "a buffer write");
+        else if (flushes(m) && glc_shadow_maybe_dirty(m->shadow))
+            flush_map(c->inst, m, "a buffer write");
+    } else if (!name) {
+        flush_locked(c->inst, g, "a buffer write");
+    }
+    pthread_mutex_unlock(&g->lock);
 }
 
 void glc_before_read(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
@@ -809,12 +855,24 @@ static void flush_reads(glcoherent_instance *inst, glc_group *g, const glc_reads
     }
 }
 
+/* Once per context: a draw that could have been bounded was not, and why. */
+static void log_unbounded(glc_ctx *c)
+{
+    if (c->unbounded_logged)
+        return;
+    c->unbounded_logged = 1;
+    glc_log(c->inst, GLC_LOG_INFO, "context %p: a draw's vertex reads cannot be bounded (%s); "
+            "such draws flush every dirty shadow (said once per context)", c->native,
+            glc_vtx_why(c));
+}
+
 void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws)
 {
     glc_group *g = c->group;
     if (!LOAD(g->nflush) && !LOAD(g->ncand))
         return;
     if (!glc_vtx_ready(c)) {
+        log_unbounded(c);
         glc_before_draw(c);
         return;
     }
@@ -829,6 +887,8 @@ void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws)
         flush_reads(c->inst, g, &rd);
     else
         flush_locked(c->inst, g, "a draw");
+    if (!bounded)
+        log_unbounded(c);
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -1128,7 +1188,12 @@ void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr
     glc_map *m = find_map(g, name);
     if (m && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent) {
-            flush_map(c->inst, m, "glFlushMappedBufferRange");
+            /* Only the flushed bytes: a sub-allocating client (wined3d) flushes its slice of a
+             * 64 MiB chunk per map; the rest of the shadow waits for the command that reads it.
+             * offset is relative to the mapping; a bad range is the driver's error to give. */
+            if (offset >= 0 && length > 0)
+                flush_map_range(c->inst, m, (int64_t)m->offset + offset,
+                                (int64_t)m->offset + offset + length, "glFlushMappedBufferRange");
         } else if (offset >= 0 && length > 0 && offset < m->length) {
             if (length > m->length - offset)
                 length = m->length - offset;
@@ -1193,13 +1258,22 @@ void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
     pthread_mutex_unlock(&g->lock);
 }
 
-void glc_buffer_gpu_writable(glc_ctx *c, GLuint name)
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
 {
     if (!name)
         return;
+    int64_t lo = offset > 0 ? offset : 0;
+    int64_t hi = size < 0 || offset < 0 ? INT64_MAX : lo + size;
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
-    if (!set_has(&g->writable, name) && set_add(&g->writable, name) == 0) {
+    int known = set_has(&g->writable, name);
+    if (set_add(&g->writable, name, lo, hi) != 0) {
+        /* No memory for the record: shader writes through this binding cannot be brought
+         * back (said here, once per binding call). */
+        glc_log(c->inst, GLC_LOG_ERROR, "buffer %u: no memory to record a shader-writable "
+                "binding; GPU writes to it may not reach its mapping", name);
+    } else if (!known) {
+        glc_log(c->inst, GLC_LOG_DEBUG, "buffer %u: bound where shaders may write it", name);
         glc_map *m = find_map(g, name);
         if (m && !m->gpu_writable) {
             int was = candidate(m);

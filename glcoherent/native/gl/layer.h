@@ -90,6 +90,7 @@ struct glc_ctx {
     int program_known;             /* glUseProgram seen since the layer knew the context */
     int tfb_active;
     glc_pipelines *pipes;
+    int unbounded_logged;          /* the "draw not bounded" line was logged */
 };
 
 /* The context's GL version, major * 10 + minor (-1 when it cannot be read). */
@@ -149,9 +150,10 @@ void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws);
 /* Before a command that reads [offset, offset + size) of buffer `name` (size < 0: all of it;
  * name 0: nothing known, flush every shadow). */
 void glc_before_read(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
-/* Before a command that writes buffer `name` (0: unknown): flush its shadow (every shadow for
- * 0), and make it exact from now on. */
-void glc_before_write(glc_ctx *c, GLuint name);
+/* Before a command that writes [offset, offset + size) of buffer `name` (size < 0: anywhere in
+ * it; name 0: unknown): flush that range of its shadow (all of it for size < 0, every shadow
+ * for name 0), and make the shadow exact (byte merge) from now on. */
+void glc_before_write(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* After a command that wrote [offset, offset+size) of buffer `name` (size < 0: all of it). */
 void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* Buffer currently bound to target in this context (0 when none or unknown target). */
@@ -182,8 +184,10 @@ void *glc_client_pointer(glc_ctx *c, void *driver_ptr);
 /* Storage of `name` was (re)specified: drop the shadow if the driver unmapped it. */
 void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target);
 void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
-/* A buffer was bound where shaders may write it (SSBO, atomic, xfb, texture buffer). */
-void glc_buffer_gpu_writable(glc_ctx *c, GLuint name);
+/* A buffer was bound where shaders may write it (SSBO, atomic, xfb, texture buffer), at
+ * [offset, offset + size) (size < 0: from offset to the end). Draws and dispatches of
+ * programs that may write count as writing the union of every range it was bound with. */
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* The completion thread's pass: bring back the pending GPU-written ranges of every mapping
  * whose range is at most max_bytes, without covering them (the next sync point still does).
  * The driver's bytes are read through the kernel into `scratch` (max_bytes long), so a mapping

@@ -45,6 +45,7 @@ struct glc_vertex {
     unsigned nubo;           /* binding points in use: [0, nubo) */
     ubo ubos[GLC_VTX_UBOS];
     GLint max_attribs;       /* min(GL_MAX_VERTEX_ATTRIBS, GLC_VTX_ATTRIBS), 0 until known */
+    const char *why;         /* why the last draw could not be bounded (for the log) */
 };
 
 void glc_vertex_free(glc_vertex *v)
@@ -333,11 +334,14 @@ void glc_vtx_stale(glc_ctx *c)
     }
 }
 
-void glc_vtx_legacy(glc_ctx *c)
+void glc_vtx_legacy(glc_ctx *c, const char *call)
 {
     glc_vertex *v = model(c);
-    if (v)
+    if (v && !v->legacy) {
         v->legacy = 1;
+        glc_log(c->inst, GLC_LOG_INFO, "context %p: %s (fixed-function vertex arrays): its "
+                "draws flush every dirty shadow from now on", c->native, call);
+    }
 }
 
 /* ---- reading the driver's state back ------------------------------------------------------ */
@@ -402,12 +406,17 @@ static void sync_ubos(glc_ctx *c, glc_vertex *v)
 int glc_vtx_ready(glc_ctx *c)
 {
     glc_vertex *v = model(c);
-    if (!v || v->legacy)
+    if (!v || v->legacy) {
+        if (v)
+            v->why = "fixed-function vertex arrays";
         return 0;
+    }
     if (v->cur->synced && v->cur->gen == v->gen && v->array_known && v->ubo_known)
         return 1;
-    if (glc_gl_version(c) < 43)
-        return 0; /* no way to read vertex bindings back */
+    if (glc_gl_version(c) < 43) {
+        v->why = "GL older than 4.3: vertex bindings cannot be read back";
+        return 0;
+    }
     if (!v->array_known) {
         GLint ab = 0;
         GLC_FN(&c->inst->gl, glGetIntegerv)(GL_ARRAY_BUFFER_BINDING, &ab);
@@ -420,7 +429,14 @@ int glc_vtx_ready(glc_ctx *c)
         v->cur->synced = sync_vao(c, v->cur);
         v->cur->gen = v->gen;
     }
+    if (!v->cur->synced)
+        v->why = "the vertex array state read back is not understood";
     return v->cur->synced;
+}
+
+const char *glc_vtx_why(const glc_ctx *c)
+{
+    return c->vtx && c->vtx->why ? c->vtx->why : "no memory for the vertex-input model";
 }
 
 /* ---- a draw's reads ------------------------------------------------------------------------ */
@@ -568,8 +584,13 @@ int glc_vtx_reads(glc_ctx *c, const glc_draw *d, glc_index_fn index_fn, void *us
                   glc_reads *out)
 {
     glc_vertex *v = c->vtx;
-    if (!v || v->legacy || !v->cur->synced || v->ubo_overflow)
+    if (!v || v->legacy || !v->cur->synced || v->ubo_overflow) {
+        if (v)
+            v->why = v->ubo_overflow ? "a uniform-buffer binding point beyond the model's"
+                                     : "vertex-input state unknown";
         return -1;
+    }
+    v->why = "more buffer ranges than one draw's record holds";
     for (unsigned i = 0; i < v->nubo; i++) {
         const ubo *u = &v->ubos[i];
         if (u->buffer && add_read(out, u->buffer, u->offset,

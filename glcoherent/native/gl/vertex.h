@@ -85,7 +85,9 @@ void glc_vtx_uniform_buffer(glc_ctx *c, GLuint index, GLuint buffer, GLintptr of
 /* Some other call changed vertex state: read it back before the next bounded draw. */
 void glc_vtx_stale(glc_ctx *c);
 /* Fixed-function arrays are in use: this context's draws are unbounded from now on. */
-void glc_vtx_legacy(glc_ctx *c);
+void glc_vtx_legacy(glc_ctx *c, const char *call);
+/* Why the last glc_vtx_ready or glc_vtx_reads failed, for a log line. */
+const char *glc_vtx_why(const glc_ctx *c);
 
 /* Before a bounded draw, without the group lock: bring the model up to date (may query the
  * driver). Returns 1 when the model can bound this context's draws, 0 when it cannot. */

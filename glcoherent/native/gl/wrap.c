@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gl/layer.h"
+#include "gl/pixels.h"
 #include "gl/program.h"
 #include "gl/vertex.h"
 
@@ -274,7 +275,7 @@ W_VTX(glDisableVertexArrayAttrib, (GLuint vaobj, GLuint index), (vaobj, index),
 
 #define W_VSTALE(ret, name, params, args) W_VTX(name, params, args, glc_vtx_stale(c))
 GLC_GL_VERTEX_STALE(W_VSTALE)
-#define W_VLEGACY(ret, name, params, args) W_VTX(name, params, args, glc_vtx_legacy(c))
+#define W_VLEGACY(ret, name, params, args) W_VTX(name, params, args, glc_vtx_legacy(c, #name))
 GLC_GL_VERTEX_LEGACY(W_VLEGACY)
 
 /* ---- what programs may write (gl/program.h) ------------------------------------------------ */
@@ -348,24 +349,56 @@ GLC_GL_PROGRAM_UNKNOWN(W_PROG_UNKNOWN)
     }
 GLC_GL_UNPACK(W_UNPACK)
 
-/* Into a pack buffer: a GPU write of that buffer. Into client memory: a synchronous readback. */
-#define W_PACK(ret, name, params, args)                          \
-    static ret APIENTRY w_##name params                          \
-    {                                                            \
-        glc_ctx *c = glc_current_fast();                              \
-        if (!c) {                                                \
-            FALLBACK(name) args;                                 \
-            return;                                              \
-        }                                                        \
-        GLuint pack = glc_bound_buffer(c, GL_PIXEL_PACK_BUFFER); \
-        if (pack)                                                \
-            glc_before_write(c, pack);                           \
-        GLC_FN(&c->inst->gl, name) args;                                   \
-        if (pack)                                                \
-            glc_buffer_written(c, pack, 0, -1);                  \
-        else                                                     \
-            glc_readback_sync(c);                                \
-        glc_poll(c);                                             \
+/* Into a pack buffer: a GPU write of that buffer, over the bytes the command packs (gl/pixels.h;
+ * the pointer is an offset into the buffer; extent -1: unknown, the whole buffer). Into client
+ * memory: a synchronous readback. One PACK_<name>(args) per entry point gives that range. */
+typedef struct pack_range {
+    const void *at;
+    int64_t len;
+} pack_range;
+#define PR(ptr, len) ((pack_range){(ptr), (len)})
+#define PACK_glReadPixels(x, y, w, h, f, t, p) PR(p, glc_pack_extent(c, w, h, 1, f, t))
+#define PACK_glReadnPixels(x, y, w, h, f, t, n, p) PR(p, n)
+#define PACK_glReadnPixelsARB PACK_glReadnPixels
+#define PACK_glGetTexImage(tg, lv, f, t, p) PR(p, glc_pack_extent_level(c, tg, lv, f, t))
+#define PACK_glGetTextureImage(tx, lv, f, t, n, p) PR(p, n)
+#define PACK_glGetTextureSubImage(tx, lv, x, y, z, w, h, d, f, t, n, p) PR(p, n)
+#define PACK_glGetCompressedTexImage(tg, lv, p) PR(p, glc_pack_extent_compressed(c, tg, lv))
+#define PACK_glGetCompressedTexImageARB PACK_glGetCompressedTexImage
+#define PACK_glGetCompressedTextureImage(tx, lv, n, p) PR(p, n)
+#define PACK_glGetCompressedTextureSubImage(tx, lv, x, y, z, w, h, d, n, p) PR(p, n)
+#define PACK_glGetnTexImage(tg, lv, f, t, n, p) PR(p, n)
+#define PACK_glGetnTexImageARB PACK_glGetnTexImage
+#define PACK_glGetnCompressedTexImage(tg, lv, n, p) PR(p, n)
+#define PACK_glGetnCompressedTexImageARB PACK_glGetnCompressedTexImage
+/* By texture name or texture unit: the layer does not ask for their level sizes. */
+#define PACK_glGetTextureImageEXT(tx, tg, lv, f, t, p) PR(p, -1)
+#define PACK_glGetCompressedTextureImageEXT(tx, tg, lv, p) PR(p, -1)
+#define PACK_glGetMultiTexImageEXT(u, tg, lv, f, t, p) PR(p, -1)
+#define PACK_glGetCompressedMultiTexImageEXT(u, tg, lv, p) PR(p, -1)
+
+#define W_PACK(ret, name, params, args)                                       \
+    static ret APIENTRY w_##name params                                       \
+    {                                                                         \
+        glc_ctx *c = glc_current_fast();                                      \
+        if (!c) {                                                             \
+            FALLBACK(name) args;                                              \
+            return;                                                           \
+        }                                                                     \
+        GLuint pack = glc_bound_buffer(c, GL_PIXEL_PACK_BUFFER);              \
+        pack_range r = PR(NULL, -1);                                          \
+        if (pack) {                                                           \
+            r = PACK_##name args;                                             \
+            if (r.len < 0)                                                    \
+                r.at = NULL;                                                  \
+            glc_before_write(c, pack, (GLintptr)r.at, (GLsizeiptr)r.len);     \
+        }                                                                     \
+        GLC_FN(&c->inst->gl, name) args;                                      \
+        if (pack)                                                             \
+            glc_buffer_written(c, pack, (GLintptr)r.at, (GLsizeiptr)r.len);   \
+        else                                                                  \
+            glc_readback_sync(c);                                             \
+        glc_poll(c);                                                          \
     }
 GLC_GL_PACK(W_PACK)
 
@@ -379,7 +412,8 @@ GLC_GL_PACK(W_PACK)
         }                                                     \
         GLuint qb = glc_bound_buffer(c, GL_QUERY_BUFFER);     \
         if (qb)                                               \
-            glc_before_write(c, qb);                          \
+            glc_before_write(c, qb, (GLintptr)params,         \
+                             (GLsizeiptr)sizeof *params);     \
         GLC_FN(&c->inst->gl, name) args;                                \
         if (qb) /* params is the offset of one result */      \
             glc_buffer_written(c, qb, (GLintptr)params,       \
@@ -720,7 +754,7 @@ static void APIENTRY w_glDeleteBuffersARB(GLsizei n, const GLuint *buffers)
 /* A command that writes [off, off + size) of buffer name_expr (size < 0: all of it). */
 #define WRITE_RANGE(name_expr, off, size, call) \
     GLuint name = (name_expr);                  \
-    glc_before_write(c, name);                  \
+    glc_before_write(c, name, (GLintptr)(off), (GLsizeiptr)(size)); \
     call;                                       \
     glc_buffer_written(c, name, (GLintptr)(off), (GLsizeiptr)(size))
 #define WRITE_BODY(name_expr, call) WRITE_RANGE(name_expr, 0, -1, call)
@@ -897,13 +931,12 @@ static int shader_writable_target(GLenum target)
 
 /* Binding a buffer where shaders may write it (indexed SSBO / atomic / xfb targets, transform
  * feedback objects, texture buffers usable as images): remember it before forwarding. */
-#define W_WRITABLE_BINDING(name, writable, params, args) \
-    static void APIENTRY w_##name params                   \
-    {                                                      \
-        ENTER_VOID(name, args);                            \
-        if (writable)                                      \
-            glc_buffer_gpu_writable(c, buffer);            \
-        GLC_FN(gl, name) args;                                   \
+#define W_WRITABLE_BINDING(name, params, args, offset, size)   \
+    static void APIENTRY w_##name params                     \
+    {                                                        \
+        ENTER_VOID(name, args);                              \
+        glc_buffer_gpu_writable(c, buffer, (offset), (size)); \
+        GLC_FN(gl, name) args;                               \
     }
 
 /* Indexed bindings: shader-writable targets are remembered, uniform buffers go to the
@@ -913,7 +946,7 @@ static int shader_writable_target(GLenum target)
     {                                                                      \
         ENTER_VOID(name, args);                                            \
         if (shader_writable_target(target))                                \
-            glc_buffer_gpu_writable(c, buffer);                            \
+            glc_buffer_gpu_writable(c, buffer, (offset), (size));          \
         GLC_FN(gl, name) args;                                             \
         if (target == GL_UNIFORM_BUFFER)                                   \
             glc_vtx_uniform_buffer(c, index, buffer, (offset), (size));    \
@@ -941,7 +974,7 @@ static void bind_many(glc_ctx *c, GLenum target, GLuint first, GLsizei count,
     for (GLsizei i = 0; i < count; i++) {
         GLuint b = buffers ? buffers[i] : 0;
         if (shader_writable_target(target) && b)
-            glc_buffer_gpu_writable(c, b);
+            glc_buffer_gpu_writable(c, b, offsets ? offsets[i] : 0, sizes ? sizes[i] : -1);
         if (target == GL_UNIFORM_BUFFER)
             glc_vtx_uniform_buffer(c, first + (GLuint)i, b, b && offsets ? offsets[i] : 0,
                                    b && sizes ? sizes[i] : -1);
@@ -965,46 +998,46 @@ static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei c
     bind_many(c, target, first, count, buffers, offsets, sizes);
 }
 
-W_WRITABLE_BINDING(glTransformFeedbackBufferBase, 1,
+W_WRITABLE_BINDING(glTransformFeedbackBufferBase,
                    (GLuint xfb, GLuint index, GLuint buffer),
-                   (xfb, index, buffer))
+                   (xfb, index, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTransformFeedbackBufferRange, 1,
+W_WRITABLE_BINDING(glTransformFeedbackBufferRange,
                    (GLuint xfb, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
-                   (xfb, index, buffer, offset, size))
+                   (xfb, index, buffer, offset, size), offset, size)
 
 /* Texture buffers can be bound as images and written by shaders. */
-W_WRITABLE_BINDING(glTexBuffer, 1,
+W_WRITABLE_BINDING(glTexBuffer,
                    (GLenum target, GLenum internalformat, GLuint buffer),
-                   (target, internalformat, buffer))
+                   (target, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTexBufferARB, 1,
+W_WRITABLE_BINDING(glTexBufferARB,
                    (GLenum target, GLenum internalformat, GLuint buffer),
-                   (target, internalformat, buffer))
+                   (target, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTexBufferRange, 1,
+W_WRITABLE_BINDING(glTexBufferRange,
                    (GLenum target, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
-                   (target, internalformat, buffer, offset, size))
+                   (target, internalformat, buffer, offset, size), offset, size)
 
-W_WRITABLE_BINDING(glTextureBuffer, 1,
+W_WRITABLE_BINDING(glTextureBuffer,
                    (GLuint texture, GLenum internalformat, GLuint buffer),
-                   (texture, internalformat, buffer))
+                   (texture, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTextureBufferRange, 1,
+W_WRITABLE_BINDING(glTextureBufferRange,
                    (GLuint texture, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
-                   (texture, internalformat, buffer, offset, size))
+                   (texture, internalformat, buffer, offset, size), offset, size)
 
-W_WRITABLE_BINDING(glTextureBufferEXT, 1,
+W_WRITABLE_BINDING(glTextureBufferEXT,
                    (GLuint texture, GLenum target, GLenum internalformat, GLuint buffer),
-                   (texture, target, internalformat, buffer))
+                   (texture, target, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTextureBufferRangeEXT, 1,
+W_WRITABLE_BINDING(glTextureBufferRangeEXT,
                    (GLuint texture, GLenum target, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
-                   (texture, target, internalformat, buffer, offset, size))
+                   (texture, target, internalformat, buffer, offset, size), offset, size)
 
-W_WRITABLE_BINDING(glMultiTexBufferEXT, 1,
+W_WRITABLE_BINDING(glMultiTexBufferEXT,
                    (GLenum texunit, GLenum target, GLenum internalformat, GLuint buffer),
-                   (texunit, target, internalformat, buffer))
+                   (texunit, target, internalformat, buffer), 0, -1)
 
 /* ---- sync ----------------------------------------------------------------------------------- */
 
