@@ -125,6 +125,47 @@ size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base
     return changed;
 }
 
+size_t glc_diff_apply_to(uint8_t *ref, const uint8_t *new_, size_t len, uint8_t *dst)
+{
+    size_t i = 0, changed = 0;
+    while (i + 8 <= len) {
+        uint8_t n[8];
+        memcpy(n, new_ + i, 8); /* read once: ref and dst get the same bytes */
+        uint64_t x = load64(ref + i) ^ load64(n);
+        if (!x) {
+            i += 8;
+            continue;
+        }
+        if (all_bytes_set(x)) { /* a run of whole changed words: copy it in one go */
+            size_t j = i + 8;
+            while (j + 8 <= len && all_bytes_set(load64(ref + j) ^ load64(new_ + j)))
+                j += 8;
+            memcpy(ref + i, new_ + i, j - i);
+            memcpy(dst + i, ref + i, j - i);
+            changed += j - i;
+            i = j;
+            continue;
+        }
+        /* A word with some bytes changed (pixels whose alpha stays, say): store those bytes
+         * only, without a call per short run; unchanged bytes keep what the client wrote. */
+        for (int k = 0; k < 8; k++)
+            if (ref[i + k] != n[k]) {
+                ref[i + k] = n[k];
+                dst[i + k] = n[k];
+                changed++;
+            }
+        i += 8;
+    }
+    for (; i < len; i++)
+        if (ref[i] != new_[i]) {
+            uint8_t b = new_[i];
+            ref[i] = b;
+            dst[i] = b;
+            changed++;
+        }
+    return changed;
+}
+
 static int make_region(glc_shadow *s)
 {
     unsigned flags = glc_policy_region_flags(&s->policy, s->tracker, s->map_len);
@@ -275,6 +316,11 @@ typedef struct flush_ctx {
     int ref_then_dst; /* enable_merge step: ref <- shadow, dst <- ref, whole run */
 } flush_ctx;
 
+static void copy_to_ptr(void *user, size_t offset, const void *src, size_t length)
+{
+    memcpy((uint8_t *)user + offset, src, length);
+}
+
 /* One data-relative run [off, off+len) to send. */
 static void send_run(flush_ctx *c, size_t off, size_t len)
 {
@@ -284,6 +330,8 @@ static void send_run(flush_ctx *c, size_t off, size_t len)
         memcpy(s->ref + off, data + off, len);
         c->fn(c->user, off, s->ref + off, len);
         c->bytes += len;
+    } else if (s->ref && c->fn == copy_to_ptr) {
+        c->bytes += glc_diff_apply_to(s->ref + off, data + off, len, (uint8_t *)c->user + off);
     } else if (s->ref) {
         c->bytes += glc_diff_apply(s->ref + off, data + off, len, off, c->fn, c->user);
     } else {
@@ -305,11 +353,6 @@ static void on_dirty_run(void *user, size_t roff, size_t rlen)
         end = s->length;
     if (start < end)
         send_run(c, start, end - start);
-}
-
-static void copy_to_ptr(void *user, size_t offset, const void *src, size_t length)
-{
-    memcpy((uint8_t *)user + offset, src, length);
 }
 
 /* Copy mode from now on: the region's statistics are kept, the region goes. */
@@ -419,12 +462,6 @@ int glc_shadow_enable_merge(glc_shadow *s, void *dst)
 
 /* ---- copy-back -------------------------------------------------------------------------- */
 
-static void write_internal(void *user, size_t offset, const void *src, size_t length)
-{
-    glc_shadow *s = user;
-    memcpy(s->internal_base + s->lead + offset, src, length);
-}
-
 long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t len)
 {
     if (offset >= s->length)
@@ -441,7 +478,7 @@ long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset,
     size_t n;
     const uint8_t *from = bytes;
     if (s->ref) {
-        n = glc_diff_apply(s->ref + offset, from, len, offset, write_internal, s);
+        n = glc_diff_apply_to(s->ref + offset, from, len, s->internal_base + s->lead + offset);
     } else {
         memcpy(s->internal_base + s->lead + offset, from, len);
         n = len;

@@ -116,5 +116,9 @@ int glc_shadow_sentinel(const glc_shadow *s);
  * Returns the bytes that differed. Exposed for tests and the benchmark. */
 size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base,
                       glc_copy_fn fn, void *user);
+/* The same into memory: dst[k] = ref[k] = new[k] for every byte k that differs, without a call
+ * per run (a readback whose pixels keep their alpha changes 3 bytes in 4). Returns the bytes
+ * that differed. */
+size_t glc_diff_apply_to(uint8_t *ref, const uint8_t *new_, size_t len, uint8_t *dst);
 
 #endif
