@@ -10,7 +10,7 @@ import errno
 import logging
 import os
 from dataclasses import dataclass, fields
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -303,15 +303,3 @@ class Shadow:
     def __del__(self) -> None:
         self.close()
 
-
-def diff_runs(ref: np.ndarray, new: np.ndarray) -> Iterator[Tuple[int, int]]:
-    """(offset, length) of every run where new differs from ref; updates ref like the core."""
-    runs: List[Tuple[int, int]] = []
-
-    @ffi.callback("void(void *, size_t, const void *, size_t)")
-    def cb(_user, offset, _src, length):
-        runs.append((int(offset), int(length)))
-
-    lib.glc_diff_apply(ffi.from_buffer(ref), ffi.from_buffer(new), min(ref.nbytes, new.nbytes),
-                       0, cb, ffi.NULL)
-    return iter(runs)
