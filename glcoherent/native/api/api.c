@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdatomic.h>
 
 #include "gl/layer.h"
 #include "gl/wrap.h"
@@ -77,21 +78,21 @@ static void *lib_sym(const char *lib, const char *sym)
 }
 
 /* Resolved once per symbol (a NULL result is retried: the library may be loaded later). */
-static void *cached_sym(void **slot, const char *const *libs, const char *sym)
+static void *cached_sym(_Atomic(void *) *slot, const char *const *libs, const char *sym)
 {
-    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void *p = atomic_load_explicit(slot, memory_order_acquire);
     if (p)
         return p;
     for (; *libs && !p; libs++)
         p = lib_sym(*libs, sym);
     if (p)
-        __atomic_store_n(slot, p, __ATOMIC_RELEASE);
+        atomic_store_explicit(slot, p, memory_order_release);
     return p;
 }
 
 static const char *const egl_libs[] = {"libEGL.so.1", NULL};
 static const char *const glx_libs[] = {"libGLX.so.0", "libGL.so.1", NULL};
-static void *egl_get_proc, *glx_get_proc, *egl_get_current, *glx_get_current;
+static _Atomic(void *) egl_get_proc, glx_get_proc, egl_get_current, glx_get_current;
 
 void *glc_builtin_get_proc(void *user, const char *name)
 {

@@ -20,7 +20,10 @@ static const size_t slot_offsets[GLC_FN_COUNT] = {
 };
 
 const char *glc_dispatch_name(unsigned i) { return i < GLC_FN_COUNT ? slot_names[i] : NULL; }
-size_t glc_dispatch_offset(unsigned i) { return slot_offsets[i]; }
+glc_slot *glc_dispatch_slot(glc_dispatch *d, unsigned i)
+{
+    return (glc_slot *)(void *)((char *)d + slot_offsets[i]);
+}
 
 /* What a call to a function the driver does not have runs: returns 0 in every return register
  * and ignores its arguments, like GLVND's no-op stubs. In assembly on x86-64, where that is
@@ -44,11 +47,6 @@ static intptr_t glc_gl_noop(void) { return 0; }
 #define NOOP ((void *)glc_gl_noop)
 #endif
 
-static void **slot(glc_dispatch *d, unsigned i)
-{
-    return (void **)((char *)d + slot_offsets[i]);
-}
-
 void glc_dispatch_init(glc_dispatch *d, void *(*get_proc)(void *, const char *), void *user,
                        glcoherent_instance *inst)
 {
@@ -59,7 +57,8 @@ void glc_dispatch_init(glc_dispatch *d, void *(*get_proc)(void *, const char *),
     if (!get_proc)
         return;
     for (unsigned i = 0; i < GLC_FN_COUNT; i++)
-        __atomic_store_n(slot(d, i), get_proc(user, slot_names[i]), __ATOMIC_RELEASE);
+        atomic_store_explicit(glc_dispatch_slot(d, i), get_proc(user, slot_names[i]),
+                              memory_order_release);
 }
 
 void *glc_dispatch_resolve(glc_dispatch *d, unsigned i)
@@ -69,10 +68,10 @@ void *glc_dispatch_resolve(glc_dispatch *d, unsigned i)
     void *p = d->get_proc ? d->get_proc(d->get_proc_user, slot_names[i]) : NULL;
     if (p) {
         /* Racing threads store the same pointer. */
-        __atomic_store_n(slot(d, i), p, __ATOMIC_RELEASE);
+        atomic_store_explicit(glc_dispatch_slot(d, i), p, memory_order_release);
         return p;
     }
-    if (!__atomic_exchange_n(&d->missing_logged[i], 1, __ATOMIC_ACQ_REL))
+    if (!atomic_exchange_explicit(&d->missing_logged[i], 1, memory_order_acq_rel))
         glc_log(d->inst, GLC_LOG_ERROR,
                 "%s: the driver has no such function (no GL, EGL or GLX library loaded yet, "
                 "or the driver does not expose it); the call does nothing and returns 0",

@@ -16,6 +16,8 @@
 #undef GL_GLEXT_LEGACY
 #include <GL/glext.h>
 
+#include <stdatomic.h>
+
 #include "gl/gl_funcs.inc"
 #include "api/glcoherent.h"
 
@@ -40,14 +42,17 @@ enum {
 GLC_GL_ALL(GLC_X)
 #undef GLC_X
 
+/* A slot seen without its type (every slot has the layout of an atomic pointer). */
+typedef _Atomic(void *) glc_slot;
+
 typedef struct glc_dispatch {
-#define GLC_X(ret, name, params, args) glc_pfn_##name name;
+#define GLC_X(ret, name, params, args) _Atomic(glc_pfn_##name) name;
     GLC_GL_ALL(GLC_X)
 #undef GLC_X
     void *(*get_proc)(void *user, const char *name); /* NULL: every slot stays a no-op */
     void *get_proc_user;
     glcoherent_instance *inst;                       /* names the instance in log lines */
-    unsigned char missing_logged[GLC_FN_COUNT];      /* one error line per missing function */
+    atomic_uchar missing_logged[GLC_FN_COUNT];       /* one error line per missing function */
 } glc_dispatch;
 
 /* Set up the table and fill every slot get_proc can resolve now (the rest stay empty). */
@@ -55,12 +60,15 @@ void glc_dispatch_init(glc_dispatch *d, void *(*get_proc)(void *, const char *),
                        glcoherent_instance *inst);
 /* Resolve slot `index` again: the driver's function (stored in the slot) or the no-op. */
 void *glc_dispatch_resolve(glc_dispatch *d, unsigned index);
-/* Name and byte offset of slot i (i < GLC_FN_COUNT). */
+/* Name of slot i and the slot itself (i < GLC_FN_COUNT). */
 const char *glc_dispatch_name(unsigned i);
-size_t glc_dispatch_offset(unsigned i);
+glc_slot *glc_dispatch_slot(glc_dispatch *d, unsigned i);
 
-/* The function to call for `name` in table d: never NULL. */
-#define GLC_FN(d, name) \
-    ((d)->name ? (d)->name : (glc_pfn_##name)glc_dispatch_resolve((d), GLC_FN_##name))
+/* The function to call for `name` in table d: never NULL. (Slots are filled once and only
+ * emptied after a dlclose, so the two loads of a filled slot agree.) */
+#define GLC_FN(d, name)                                                        \
+    (atomic_load_explicit(&(d)->name, memory_order_acquire)                    \
+         ? atomic_load_explicit(&(d)->name, memory_order_acquire)              \
+         : (glc_pfn_##name)glc_dispatch_resolve((d), GLC_FN_##name))
 
 #endif

@@ -41,6 +41,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,8 @@
 #include "api/glcoherent.h"
 #include "track/tracker.h"
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_acquire)
+#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_release)
 
 /* ---- lookups: preload/lookup.c ---------------------------------------------------------------- */
 
@@ -85,20 +86,20 @@ static void *instance_get_proc(void *user, const char *name)
 
 #define NSLOTS ((size_t)GLC_FN_COUNT)
 
-static void **slot_ptr(glcoherent_instance *inst, size_t i)
+static glc_slot *slot_ptr(glcoherent_instance *inst, size_t i)
 {
-    return (void **)((char *)&inst->gl + glc_dispatch_offset((unsigned)i));
+    return glc_dispatch_slot(&inst->gl, (unsigned)i);
 }
 
-static glcoherent_instance *g_inst;
+static _Atomic(glcoherent_instance *) g_inst;
 
 glcoherent_instance *glc_preload_instance_if_any(void)
 {
     return LOAD(g_inst);
 }
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_failed;
-static unsigned g_filled;      /* get-proc-address used to fill the table: 1 egl, 2 glx */
+static atomic_int g_failed;
+static atomic_uint g_filled;   /* get-proc-address used to fill the table: 1 egl, 2 glx */
 static _Thread_local int t_busy;
 
 /* Fill the dispatch slots left empty (g_lock held): once, when a real get-proc-address first
@@ -110,7 +111,7 @@ static void refill(glcoherent_instance *inst)
         return;
     size_t n = 0;
     for (size_t i = 0; i < NSLOTS; i++) {
-        void **s = slot_ptr(inst, i);
+        glc_slot *s = slot_ptr(inst, i);
         if (!LOAD(*s)) {
             void *p = instance_get_proc(NULL, glc_dispatch_name((unsigned)i));
             if (p) {
@@ -182,10 +183,8 @@ static void *wrapper_for_real(const char *name, void *real)
         return NULL;
     for (size_t i = 0; i < NSLOTS; i++) {
         if (!strcmp(glc_dispatch_name((unsigned)i), name)) {
-            void **s = slot_ptr(inst, i);
             void *expected = NULL;
-            __atomic_compare_exchange_n(s, &expected, real, 0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE);
+            atomic_compare_exchange_strong(slot_ptr(inst, i), &expected, real);
             break;
         }
     }
@@ -228,7 +227,7 @@ static int interesting(const char *name);
 
 static struct {
     const char *name;
-    void *real;
+    _Atomic(void *) real;
 } hooks[H_COUNT] = {
     [H_eglGetProcAddress] = {"eglGetProcAddress", NULL},
     [H_eglCreateContext] = {"eglCreateContext", NULL},
@@ -260,8 +259,7 @@ static void remember_real(int i, void *real)
 {
     void *expected = NULL;
     if (real && !glc_preload_is_ours(real))
-        __atomic_compare_exchange_n(&hooks[i].real, &expected, real, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
+        atomic_compare_exchange_strong(&hooks[i].real, &expected, real);
 }
 
 /* The function our hook i stands for: what the application's own lookup returned, else the GL
@@ -602,13 +600,13 @@ GLCOHERENT_EXPORT void *dlsym(void *handle, const char *name)
 /* ---- dlclose ------------------------------------------------------------------------------------ */
 
 /* Forget `*slot` if the object it pointed into is gone. Returns 1 when it was forgotten. */
-static int forget_if_unloaded(void **slot)
+static int forget_if_unloaded(glc_slot *slot)
 {
-    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void *p = atomic_load_explicit(slot, memory_order_acquire);
     Dl_info info;
     if (!p || dladdr(p, &info))
         return 0;
-    __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
+    atomic_store_explicit(slot, NULL, memory_order_release);
     return 1;
 }
 
@@ -635,11 +633,11 @@ static void forget_unloaded(void)
 GLCOHERENT_EXPORT int dlclose(void *handle)
 {
     typedef int (*fn)(void *);
-    static fn real_close;
-    fn real = __atomic_load_n(&real_close, __ATOMIC_ACQUIRE);
+    static _Atomic(fn) real_close;
+    fn real = atomic_load_explicit(&real_close, memory_order_acquire);
     if (!real) {
         real = (fn)glc_preload_real_dlsym()(RTLD_NEXT, "dlclose");
-        __atomic_store_n(&real_close, real, __ATOMIC_RELEASE);
+        atomic_store_explicit(&real_close, real, memory_order_release);
     }
     if (!real)
         return -1;
@@ -672,7 +670,7 @@ static int env_on(const char *name)
            strcasecmp(v, "off");
 }
 
-static int stats_printed;
+static atomic_int stats_printed;
 
 /* The stats line at exit. Runs as an atexit handler registered by the constructor, so before
  * any library's destructor (libGLX's may wait on the X display lock), and again as our own
@@ -681,7 +679,7 @@ static void print_stats_at_exit(void)
 {
     glcoherent_instance *inst = LOAD(g_inst);
     if (!inst || !env_on("GLCOHERENT_STATS") ||
-        __atomic_exchange_n(&stats_printed, 1, __ATOMIC_ACQ_REL))
+        atomic_exchange_explicit(&stats_printed, 1, memory_order_acq_rel))
         return;
     glc_preload_print_stats(inst);
 }

@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -21,12 +22,12 @@
 #include "preload/preload.h"
 #include "track/sigsegv.h"
 
-static void *real_libc(void **slot, const char *name)
+static void *real_libc(_Atomic(void *) *slot, const char *name)
 {
-    void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void *p = atomic_load_explicit(slot, memory_order_acquire);
     if (!p) {
         p = glc_preload_real_dlsym()(RTLD_NEXT, name);
-        __atomic_store_n(slot, p, __ATOMIC_RELEASE);
+        atomic_store_explicit(slot, p, memory_order_release);
     }
     return p;
 }
@@ -42,7 +43,7 @@ typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 
 /* `real`: the next definition of `name` (libc's), of type `type`; ENOSYS when there is none. */
 #define REAL_LIBC(type, name)                                 \
-    static void *real_##name##_p;                             \
+    static _Atomic(void *) real_##name##_p;                   \
     type real = (type)real_libc(&real_##name##_p, #name);     \
     if (!real) {                                              \
         errno = ENOSYS;                                       \
@@ -143,7 +144,7 @@ GLCOHERENT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 GLCOHERENT_EXPORT size_t fread(void *ptr, size_t size, size_t nmemb, FILE *stream)
 {
-    static void *real_fread_p;
+    static _Atomic(void *) real_fread_p;
     size_t (*real)(void *, size_t, size_t, FILE *) =
         (size_t (*)(void *, size_t, size_t, FILE *))real_libc(&real_fread_p, "fread");
     if (!real)
