@@ -23,7 +23,7 @@ log = logging.getLogger("glcoherent")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 _KIND = {
-    "auto": lib.GLC_TRACKER_AUTO,
+    "auto": lib.GLC_TRACKER_BEST,
     "uffd": lib.GLC_TRACKER_UFFD,
     "mprotect": lib.GLC_TRACKER_MPROTECT,
     "copy": lib.GLC_TRACKER_COPY,

@@ -1,9 +1,9 @@
-"""Kernel writes straight into a persistent coherent mapping, in-process (os.preadv into the
-mapped pointer). The mprotect tracker (and the adaptive policy's sentinel) write-protect clean
-pages, and the kernel fails with EFAULT instead of faulting like a user write: in-process, the
-program calls glcoherent.prepare_kernel_write first (the interposer wraps the libc calls
-itself, see test_interposer.py::test_kernel_writes_into_mappings). The bytes then reach the
-next GL command that reads the buffer."""
+"""Kernel writes straight into a persistent coherent mapping, in-process (os.preadv into the mapped
+pointer). The mprotect tracker write-protects clean pages, and the kernel fails with EFAULT
+instead of faulting like a user write: in-process, the program calls
+glcoherent.prepare_kernel_write first (the interposer wraps the libc calls itself, see
+test_interposer.py::test_kernel_writes_into_mappings). The bytes then reach the next GL command
+that reads the buffer."""
 
 import os
 import tempfile

@@ -115,7 +115,7 @@ class Mem:
 class Tracked:
     """One tracker with one region over a Mem."""
 
-    def __init__(self, backend, mem, flags=0, length=None):
+    def __init__(self, backend, mem, length=None):
         tp = ffi.new("glc_tracker **")
         assert lib.glc_tracker_create(tp, KINDS[backend]) == 0
         self.t = tp[0]
@@ -123,7 +123,7 @@ class Tracked:
         self.mem = mem
         self.length = mem.size if length is None else length
         rp = ffi.new("glc_region **")
-        rc = lib.glc_region_create(self.t, ffi.cast("void *", mem.addr), self.length, flags, rp)
+        rc = lib.glc_region_create(self.t, ffi.cast("void *", mem.addr), self.length, rp)
         if rc:
             lib.glc_tracker_destroy(self.t)
             raise OSError(-rc, os.strerror(-rc))
@@ -183,9 +183,9 @@ def runs_to_pages(runs):
 def track():
     made = []
 
-    def make(backend, npages=16, memkind="anon", flags=0, low=False, length=None):
+    def make(backend, npages=16, memkind="anon", low=False, length=None):
         mem = Mem(npages, memkind, low)
-        tr = Tracked(backend, mem, flags, length)
+        tr = Tracked(backend, mem, length)
         made.append(tr)
         return tr
 
@@ -242,7 +242,7 @@ def tracked(kind, addr, size):
     tp = ffi.new("glc_tracker **")
     assert lib.glc_tracker_create(tp, kind) == 0
     rp = ffi.new("glc_region **")
-    assert lib.glc_region_create(tp[0], ffi.cast("void *", addr), size, 0, rp) == 0
+    assert lib.glc_region_create(tp[0], ffi.cast("void *", addr), size, rp) == 0
     return tp[0], rp[0]
 
 def pages(r):
@@ -274,16 +274,16 @@ def test_names_and_parse():
 
 
 def test_availability_and_resolve():
-    assert lib.glc_tracker_available(lib.GLC_TRACKER_AUTO) == 1
+    assert lib.glc_tracker_available(lib.GLC_TRACKER_BEST) == 1
     assert lib.glc_tracker_available(lib.GLC_TRACKER_COPY) == 1
     assert lib.glc_tracker_available(lib.GLC_TRACKER_MPROTECT) == 1
     best = lib.GLC_TRACKER_UFFD if UFFD_OK else lib.GLC_TRACKER_MPROTECT
-    assert lib.glc_tracker_resolve(lib.GLC_TRACKER_AUTO) == best
+    assert lib.glc_tracker_resolve(lib.GLC_TRACKER_BEST) == best
     assert lib.glc_tracker_resolve(lib.GLC_TRACKER_COPY) == lib.GLC_TRACKER_COPY
     assert lib.glc_tracker_resolve(lib.GLC_TRACKER_MPROTECT) == lib.GLC_TRACKER_MPROTECT
     tp = ffi.new("glc_tracker **")
     assert lib.glc_tracker_create(tp, 7) == -errno.EINVAL
-    assert lib.glc_tracker_create(tp, lib.GLC_TRACKER_AUTO) == 0
+    assert lib.glc_tracker_create(tp, lib.GLC_TRACKER_BEST) == 0
     assert lib.glc_tracker_kind_of(tp[0]) == best
     lib.glc_tracker_destroy(tp[0])
 
@@ -291,7 +291,7 @@ def test_availability_and_resolve():
 def test_disable_uffd_env_falls_back_to_mprotect():
     code = """
     assert lib.glc_tracker_available(lib.GLC_TRACKER_UFFD) == 0
-    assert lib.glc_tracker_resolve(lib.GLC_TRACKER_AUTO) == lib.GLC_TRACKER_MPROTECT
+    assert lib.glc_tracker_resolve(lib.GLC_TRACKER_BEST) == lib.GLC_TRACKER_MPROTECT
     assert lib.glc_tracker_resolve(lib.GLC_TRACKER_UFFD) == lib.GLC_TRACKER_MPROTECT
     a = anon(8)
     t, r = tracked(lib.GLC_TRACKER_UFFD, a, 8 * PAGE)
@@ -314,10 +314,10 @@ def test_region_create_rejects_bad_arguments():
     mem = Mem(2)
     try:
         base = ffi.cast("char *", mem.addr)
-        assert lib.glc_region_create(t, base + 1, PAGE, 0, rp) == -errno.EINVAL
-        assert lib.glc_region_create(t, base, 0, 0, rp) == -errno.EINVAL
-        assert lib.glc_region_create(t, base, PAGE, 0x80, rp) == -errno.EINVAL
-        assert lib.glc_region_create(t, ffi.NULL, PAGE, 0, rp) == -errno.EINVAL
+        assert lib.glc_region_create(t, base + 1, PAGE, rp) == -errno.EINVAL
+        assert lib.glc_region_create(t, base, 0, rp) == -errno.EINVAL
+        assert lib.glc_region_create(t, ffi.NULL, PAGE, rp) == -errno.EINVAL
+        assert lib.glc_region_create(t, base, PAGE, ffi.NULL) == -errno.EINVAL
     finally:
         lib.glc_tracker_destroy(t)
         mem.close()
@@ -495,260 +495,13 @@ def test_uffd_same_range_twice_is_ebusy(track):
     assert lib.glc_tracker_create(tp, lib.GLC_TRACKER_UFFD) == 0
     rp = ffi.new("glc_region **")
     try:
-        rc = lib.glc_region_create(tp[0], ffi.cast("void *", tr.mem.addr), PAGE, 0, rp)
+        rc = lib.glc_region_create(tp[0], ffi.cast("void *", tr.mem.addr), PAGE, rp)
         assert rc == -errno.EBUSY
     finally:
         lib.glc_tracker_destroy(tp[0])
 
 
-# ---------------------------------------------------------------- uffd sentinel, hot windows
-
-DEFAULT_WIN_MIN, DEFAULT_WIN_MAX, DEFAULT_DECAY, DEFAULT_COPY_AFTER = 16, 128, 2, 3
-SLOTS, COPY_MAX = 32, 4
-
-
-def sstate(tr):
-    s = ffi.new("glc_test_sentinel_state *")
-    lib.glc_test_sentinel_state_of(tr.r, s)
-    return s
-
-
-def mappings_in(addr, size):
-    """Mappings (VMAs) of this process that overlap [addr, addr + size)."""
-    n = 0
-    with open("/proc/self/maps") as f:
-        for line in f:
-            a, b = (int(x, 16) for x in line.split()[0].split("-"))
-            if a < addr + size and b > addr:
-                n += 1
-    return n
-
-
-@pytest.fixture
-def sentinel_params():
-    """Set the sentinel tunables for regions created in the test; defaults restored after."""
-    def set_(win_min=0, win_max=0, decay=0, copy_after=0):
-        lib.glc_test_set_sentinel_params(win_min, win_max, decay, copy_after)
-    yield set_
-    lib.glc_test_set_sentinel_params(0, 0, 0, 0)
-
-
-def strack(track, npages, memkind="memfd"):
-    return track("uffd", npages, memkind, flags=lib.GLC_REGION_SENTINEL)
-
-
-@needs_uffd
-@pytest.mark.parametrize("memkind", ["anon", "memfd"])
-def test_uffd_sentinel(track, memkind):
-    """A write to the armed region: one signal that opens a window; writes inside it are
-    resolved by the kernel; the window stays hot while written, decays when clean."""
-    tr = strack(track, 64, memkind)
-    st = sstate(tr)
-    assert (st.win_min, st.win_max) == (DEFAULT_WIN_MIN, DEFAULT_WIN_MAX)
-    assert tr.maybe_dirty() == 0
-    assert tr.pages() == set()
-    assert tr.stats().scans == 0, "a clean sentinel region needs no scan"
-    tr.mem.write(5 * PAGE, b"a")
-    assert tr.maybe_dirty() == 1
-    st = sstate(tr)
-    assert st.windows == 1 and st.win_first[0] == 5 and st.win_pages[0] == DEFAULT_WIN_MIN
-    tr.mem.write(6 * PAGE, b"b")
-    tr.mem.write(20 * PAGE, b"c")  # inside the window
-    assert tr.stats().write_faults == 1, "one signal, then the kernel resolves the rest"
-    assert tr.pages() == {5, 6, 20}
-    assert tr.maybe_dirty() == 1, "a hot window must be scanned"
-    tr.mem.write(7 * PAGE, b"d")
-    assert tr.pages() == {7}
-    assert tr.stats().write_faults == 1, "a hot window costs no signal"
-    for _ in range(DEFAULT_DECAY + 1):  # clean collects, then the window is re-protected
-        assert tr.pages() == set()
-    st = sstate(tr)
-    assert st.windows == 0 and st.hot == 0 and st.copy_pages == 0
-    assert tr.maybe_dirty() == 0
-    scans = tr.stats().scans
-    assert tr.pages() == set() and tr.stats().scans == scans
-    tr.mem.write(7 * PAGE, b"e")  # re-protected: signals again
-    assert tr.stats().write_faults == 2
-    assert tr.pages() == {7}
-
-
-@needs_uffd
-def test_uffd_sentinel_window_clipped_to_region(track):
-    tr = strack(track, 20)
-    tr.mem.write(18 * PAGE, b"x")
-    st = sstate(tr)
-    assert st.windows == 1 and (st.win_first[0], st.win_pages[0]) == (18, 2)
-    assert tr.pages() == {18}
-
-
-@needs_uffd
-def test_uffd_sentinel_sequential_writer_windows_grow(track):
-    """A 4 KiB ring writer with a collect after each write: windows double up to the cap, one
-    signal per window, nothing reported twice, few mappings."""
-    n = 700
-    tr = strack(track, 1024)
-    base_maps = mappings_in(tr.mem.addr, tr.mem.size)
-    most = 0
-    for p in range(n):
-        tr.mem.write(p * PAGE, bytes([p % 251 + 1]) * PAGE)
-        assert tr.pages() == {p}
-        most = max(most, mappings_in(tr.mem.addr, tr.mem.size))
-    sizes, total = [], 0
-    while total < n:
-        sizes.append(min(DEFAULT_WIN_MIN << len(sizes), DEFAULT_WIN_MAX))
-        total += sizes[-1]
-    assert tr.stats().write_faults == len(sizes)
-    assert sstate(tr).copy_pages == 0, "pages written once are not copied blindly"
-    assert most <= base_maps + 6, "a few windows at a time"
-    for _ in range(DEFAULT_DECAY + 2):
-        assert tr.pages() == set()
-    assert sstate(tr).windows == 0 and tr.maybe_dirty() == 0
-    assert mappings_in(tr.mem.addr, tr.mem.size) == base_maps, "re-protected and merged"
-
-
-@needs_uffd
-def test_uffd_sentinel_small_writes_copy_blindly(track):
-    """48-byte records appended with a collect after each (the `tiny` pattern): the page being
-    filled is copied blindly (no fault, no scan), all data arrives, the previous page goes
-    back to tracking when the writer moves on."""
-    npages = 64
-    tr = strack(track, npages)
-    shadow = ffi.new("char[]", tr.mem.size)
-    src = ffi.cast("void *", tr.mem.addr)
-    records = 4 * PAGE // 48 + 20  # a bit more than 4 pages
-    most_copies = 0
-    for i in range(records):
-        tr.mem.write(i * 48, (i + 1).to_bytes(4, "little") * 12)
-        assert lib.glc_test_collect_copy(tr.r, src, shadow) >= 1
-        assert ffi.buffer(shadow, tr.mem.size)[:] == tr.mem.buf[:], f"record {i} lost"
-        most_copies = max(most_copies, sstate(tr).copy_pages)
-    st = tr.stats()
-    assert 1 <= most_copies <= 2
-    assert st.write_faults <= 2 * 5, "about one signal per page"
-    assert st.scans < records / 4, "a blindly copied page needs no scan"
-
-
-@needs_uffd
-def test_uffd_sentinel_copied_page_goes_back_when_unchanged(track):
-    tr = strack(track, 32)
-    for k in range(DEFAULT_COPY_AFTER + 2):
-        tr.mem.write(3 * PAGE + 8 * k, bytes([k + 1]) * 8)
-        assert tr.pages() == {3}
-    assert sstate(tr).copy_pages == 1
-    faults = tr.stats().write_faults
-    tr.mem.write(3 * PAGE + 100, b"z")  # no fault: the page is writable and not tracked
-    assert tr.stats().write_faults == faults
-    assert 3 in tr.pages()
-    for _ in range(60):  # nothing written: the page goes back, the window decays
-        got = tr.pages()
-        assert got <= {3}
-        if tr.maybe_dirty() == 0:
-            break
-    st = sstate(tr)
-    assert st.copy_pages == 0 and st.windows == 0 and tr.maybe_dirty() == 0
-    tr.mem.write(3 * PAGE, b"w")
-    assert tr.stats().write_faults == faults + 1
-    assert tr.pages() == {3}
-
-
-@needs_uffd
-def test_uffd_sentinel_overflow_scans_whole_then_rearms(track):
-    """More scattered windows than slots: the whole region becomes writable (one mapping),
-    collects scan it whole (nothing lost, no signals), and it is re-armed once quiet."""
-    tr = strack(track, 1024)
-    written = {20 * k for k in range(SLOTS + 8)}
-    for p in sorted(written):
-        tr.mem.write(p * PAGE, b"o")
-    assert tr.stats().write_faults == SLOTS + 1  # 32 windows, then one overflow
-    assert sstate(tr).overflow & 1
-    assert lib.glc_region_scans_whole(tr.r) == 1
-    assert mappings_in(tr.mem.addr, tr.mem.size) == 1
-    assert tr.pages() == written
-    st = sstate(tr)
-    assert st.plain == 1 and st.windows == 0 and tr.maybe_dirty() == 1
-    faults = tr.stats().write_faults
-    tr.mem.write(3 * PAGE, b"p")
-    tr.mem.write(1000 * PAGE, b"q")
-    assert tr.pages() == {3, 1000}
-    assert tr.stats().write_faults == faults, "whole scans: no signals"
-    quiet = 0
-    while sstate(tr).plain and quiet < 40:
-        assert tr.pages() == set()
-        quiet += 1
-    assert quiet <= 20, "re-armed after a few quiet collects"
-    assert tr.maybe_dirty() == 0 and lib.glc_region_scans_whole(tr.r) == 0
-    tr.mem.write(500 * PAGE, b"r")
-    assert tr.stats().write_faults == faults + 1
-    assert tr.pages() == {500}
-
-
-@needs_uffd
-def test_uffd_sentinel_fault_rate_guard(track):
-    """One write per collect, each in a new place: signals cost more than scanning this region
-    whole, so after a while it goes to whole scans (and no more signals)."""
-    tr = strack(track, 256)
-    for k in range(64):
-        p = (k * 37) % 256
-        tr.mem.write(p * PAGE, b"g")
-        assert p in tr.pages()
-        if sstate(tr).plain:
-            break
-    assert sstate(tr).plain == 1 and lib.glc_region_scans_whole(tr.r) == 1
-    assert 16 <= k < 40
-    faults = tr.stats().write_faults
-    for k in range(6):  # scanned whole: no signals (until it tries arming again)
-        tr.mem.write(((k * 53) % 256) * PAGE, b"h")
-        assert (k * 53) % 256 in tr.pages()
-    assert tr.stats().write_faults == faults
-
-
-@needs_uffd
-def test_uffd_sentinel_mappings_stay_bounded(track, sentinel_params):
-    """Scattered writers with collects in between: the region never holds more than about two
-    mappings per window slot, whatever is written."""
-    sentinel_params(win_min=1, win_max=1)
-    npages = 4096
-    tr = strack(track, npages)
-    limit = 2 * (SLOTS + COPY_MAX) + 1
-    x = 12345
-    for _round in range(60):
-        for _ in range(20):
-            x = (x * 1103515245 + 12345) % (1 << 31)
-            tr.mem.write((x % npages) * PAGE + 5, b"v")
-        tr.pages()
-        assert mappings_in(tr.mem.addr, tr.mem.size) <= limit
-
-
-@needs_uffd
-def test_uffd_sentinel_kernel_write_fails_with_efault(track):
-    """Documented: read(2) into an armed (read-only) sentinel page fails; inside a window it
-    works and is tracked. (Shadows never use the sentinel.)"""
-    tr = strack(track, 32)
-    r, w = os.pipe()
-    try:
-        os.write(w, b"k" * 10)
-        n = _libc.read(r, ctypes.c_void_p(tr.mem.addr + PAGE), 10)
-        assert n == -1 and ctypes.get_errno() == errno.EFAULT
-        tr.mem.write(PAGE, b"u")  # opens a window over pages 1..16
-        assert tr.pages() == {1}
-        n = _libc.read(r, ctypes.c_void_p(tr.mem.addr + 4 * PAGE), 10)
-        assert n == 10
-        assert tr.pages() == {4}
-    finally:
-        os.close(r)
-        os.close(w)
-
-
-@needs_uffd
-def test_uffd_sentinel_window_params(track, sentinel_params):
-    sentinel_params(win_min=2, win_max=8, decay=1, copy_after=2)
-    tr = strack(track, 4096)  # large: the fault-rate guard keeps small windows armed
-    st = sstate(tr)
-    assert (st.win_min, st.win_max) == (2, 8)
-    for p in range(30):  # sequential: 2, 4, 8, 8, 8 ...
-        tr.mem.write(p * PAGE, b"s")
-        assert tr.pages() == {p}
-    assert tr.stats().write_faults == 2 + len(range(6, 30, 8))
+# ---------------------------------------------------------------- bench scenarios
 
 
 @needs_uffd
@@ -759,14 +512,13 @@ def test_trackbench_scenarios_run():
              (B.GLC_SCEN_IDLE, 1 * MiB, 0, 0, 200), (B.GLC_SCEN_SPARSE, 8 * MiB, 0, 16, 5),
              (B.GLC_SCEN_BULK, 1 * MiB, 0, 0, 3), (B.GLC_SCEN_PERIODIC, 1 * MiB, 64, 4, 100)]
     for sc, size, opb, ops, cycles in cases:
-        for kind, flags in [(B.GLC_TRACKER_UFFD, 0),
-                            (B.GLC_TRACKER_UFFD, B.GLC_TRACKBENCH_SENTINEL),
-                            (B.GLC_TRACKER_MPROTECT, 0), (B.GLC_TRACKER_COPY, 0)]:
+        for kind, flags in [(B.GLC_TRACKER_UFFD, 0), (B.GLC_TRACKER_MPROTECT, 0),
+                            (B.GLC_TRACKER_COPY, 0)]:
             res = bench.ffi.new("glc_trackbench_scen_result *")
             rc = B.glc_trackbench_scenario(kind, flags, sc, size, opb, ops, cycles, 2, res)
             assert rc == 0 and res.error == 0, (sc, kind, flags, rc)
             assert res.cycle_ns > 0 and res.native_ns > 0
-            if sc == B.GLC_SCEN_IDLE and flags:
+            if sc == B.GLC_SCEN_IDLE and kind == B.GLC_TRACKER_MPROTECT:
                 assert res.scans_per_cycle == 0 and res.bytes_copied_per_cycle == 0
             if sc == B.GLC_SCEN_RING and opb == 4096 and kind != B.GLC_TRACKER_COPY:
                 assert res.bytes_copied_per_cycle <= 1.6 * 4096
@@ -775,30 +527,14 @@ def test_trackbench_scenarios_run():
 # ---------------------------------------------------------------- concurrency
 
 
-def tracked_for(backend, mem):
-    """Tracked(...) for a backend name, "uffd+sentinel" and "uffd+sentinel-small" (tiny windows
-    that decay at once and pages copied blindly after 2 collects: every state transition)."""
-    if not backend.startswith("uffd+sentinel"):
-        return Tracked(backend, mem)
-    if backend == "uffd+sentinel-small":
-        lib.glc_test_set_sentinel_params(1, 2, 1, 2)
-    try:
-        return Tracked("uffd", mem, lib.GLC_REGION_SENTINEL)
-    finally:
-        lib.glc_test_set_sentinel_params(0, 0, 0, 0)
-
-
-SENTINELS = backend_params("uffd+sentinel", "uffd+sentinel-small")
-
-
-@pytest.mark.parametrize("backend", ALL + SENTINELS)
+@pytest.mark.parametrize("backend", ALL)
 def test_threads_write_while_collecting_no_lost_write(backend):
     """4 writer threads (C loops, GIL released) and a collector that, like a shadow flush,
     checks maybe_dirty and copies the dirty runs into a shadow: at the end the shadow equals
     the memory, i.e. no write was lost (this catches "protect, then clear the bits")."""
     npages = 64
     mem = Mem(npages, "memfd")
-    tr = tracked_for(backend, mem)
+    tr = Tracked(backend, mem)
     shadow = ffi.new("char[]", mem.size)
     src = ffi.cast("char *", mem.addr)
     stop = threading.Event()
@@ -842,15 +578,15 @@ def test_threads_write_while_collecting_no_lost_write(backend):
         mem.close()
 
 
-@pytest.mark.parametrize("backend", backend_params("uffd", "mprotect") + SENTINELS)
+@pytest.mark.parametrize("backend", backend_params("uffd", "mprotect"))
 def test_threads_stream_writers_no_lost_write(backend):
     """Ring writers like the benchmarks' (one thread appends 48-byte records, one appends
     4 KiB blocks, one rewrites one small block in place, each in its own stripe) while a
-    collector flushes as fast as it can: windows open, stay hot, decay, pages get copied
-    blindly and go back, all under concurrent writes; nothing may be lost."""
+    collector flushes as fast as it can (mprotect windows open and grow under concurrent
+    writes); nothing may be lost."""
     npages = 512
     mem = Mem(npages, "memfd")
-    tr = tracked_for(backend, mem)
+    tr = Tracked(backend, mem)
     shadow = ffi.new("char[]", mem.size)
     src = ffi.cast("char *", mem.addr)
     stop = threading.Event()
@@ -912,16 +648,13 @@ op = st.one_of(
 )
 
 
-@pytest.mark.parametrize("backend", ALL + SENTINELS)
+@pytest.mark.parametrize("backend", ALL)
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(op, max_size=25))
 def test_model_no_lost_or_invented_pages(backend, ops):
     mem = Mem(NP, "memfd")
-    sentinel = backend.startswith("uffd+sentinel")
-    tr = tracked_for(backend, mem)
-    if sentinel:
-        backend = "uffd"
+    tr = Tracked(backend, mem)
     window = lib.glc_test_segv_max_window()
     try:
         written = set()
@@ -932,14 +665,10 @@ def test_model_no_lost_or_invented_pages(backend, ops):
                 mem.write(off, bytes([val]) * ln)
                 written.update(range(off // PAGE, (off + ln - 1) // PAGE + 1))
                 continue
-            copied = set()
-            if sentinel:  # pages copied blindly are reported whether written or not
-                s = sstate(tr)
-                copied = {s.copy_page[i] for i in range(s.copy_pages)}
             got = tr.pages()
             assert written <= got, f"lost pages {sorted(written - got)}"
             if backend == "uffd":
-                assert got - written <= copied, f"invented pages {sorted(got - written)}"
+                assert got == written, f"invented pages {sorted(got - written)}"
             elif backend == "mprotect":
                 # Only the sequential window may over-report: pages just after a written one.
                 for p in got - written:
@@ -1150,26 +879,6 @@ def test_handler_that_longjmps_keeps_working(order):
     assert res.returncode == -11
 
 
-@needs_uffd
-def test_uffd_sentinel_chains_untracked_faults():
-    code = """
-    a = anon(8)
-    tp = ffi.new("glc_tracker **")
-    assert lib.glc_tracker_create(tp, lib.GLC_TRACKER_UFFD) == 0
-    rp = ffi.new("glc_region **")
-    assert lib.glc_region_create(tp[0], ffi.cast("void *", a), 8 * PAGE,
-                                 lib.GLC_REGION_SENTINEL, rp) == 0
-    poke(a + PAGE)
-    assert pages(rp[0]) == [1]
-    print("OK", flush=True)
-    ro = anon(1, prot=1)
-    poke(ro)
-    """
-    res = run_child(code, timeout=30)
-    assert "OK" in res.stdout, res.stderr
-    assert res.returncode == -11
-
-
 # ---------------------------------------------------------------- one SIGSEGV registry per process
 
 PKG = os.path.join(ROOT, "glcoherent")
@@ -1194,18 +903,17 @@ def registry_of(cdll):
     f.restype = ctypes.c_void_p
     return f()
 
-def check_tracking(flags_list=(0,)):
-    for kind, flags in [(lib.GLC_TRACKER_MPROTECT, 0)] + [
-            (lib.GLC_TRACKER_UFFD, f) for f in flags_list
-            if lib.glc_tracker_available(lib.GLC_TRACKER_UFFD)]:
+def check_tracking():
+    for kind in [lib.GLC_TRACKER_MPROTECT] + [
+            lib.GLC_TRACKER_UFFD for _ in [0] if lib.glc_tracker_available(lib.GLC_TRACKER_UFFD)]:
         a = anon(32)
         tp = ffi.new("glc_tracker **")
         assert lib.glc_tracker_create(tp, kind) == 0
         rp = ffi.new("glc_region **")
-        assert lib.glc_region_create(tp[0], ffi.cast("void *", a), 32 * PAGE, flags, rp) == 0
+        assert lib.glc_region_create(tp[0], ffi.cast("void *", a), 32 * PAGE, rp) == 0
         poke(a + 5 * PAGE)
         poke(a + 9 * PAGE)
-        assert pages(rp[0]) == [5, 9], (kind, flags)
+        assert pages(rp[0]) == [5, 9], kind
         lib.glc_region_destroy(rp[0])
         lib.glc_tracker_destroy(tp[0])
 """
@@ -1222,7 +930,7 @@ def test_segv_registry_delegates_to_global_copy():
     only one installed."""
     code = f"""
     L = ctypes.CDLL({LIBGLC!r}, mode=ctypes.RTLD_GLOBAL)
-    check_tracking((0, lib.GLC_REGION_SENTINEL))
+    check_tracking()
     assert lib.glc_test_segv_serves_itself() == 0
     assert object_of(lib.glc_test_segv_handler()) == "libglcoherent.so"
     assert lib.glc_test_segv_installed() == 1   # i.e. that copy's handler is on top
@@ -1259,7 +967,7 @@ def test_segv_registry_delegates_to_preloaded_library():
     # Not in the ASan pass of tools/test.sh: the interposer's dlsym and ASan's runtime do not
     # preload together.
     code = """
-    check_tracking((0, lib.GLC_REGION_SENTINEL))
+    check_tracking()
     assert lib.glc_test_segv_serves_itself() == 0
     assert object_of(lib.glc_test_segv_handler()) == "libglcoherent_preload.so"
     assert lib.glc_test_segv_installed() == 1
@@ -1278,7 +986,7 @@ HELPER_C = r"""
 static void count(void *u, size_t off, size_t len) { (void)off; *(size_t *)u += len; }
 /* A second copy of the trackers: track 16 pages, write two, collect. Returns the bytes
  * reported (2 pages expected) or -errno. */
-EXPORT long helper_track(int kind, unsigned flags)
+EXPORT long helper_track(int kind)
 {
     long page = 4096;
     unsigned char *m = mmap(0, 16 * page, PROT_READ | PROT_WRITE,
@@ -1286,7 +994,7 @@ EXPORT long helper_track(int kind, unsigned flags)
     glc_tracker *t; glc_region *r;
     int rc = glc_tracker_create(&t, (glc_tracker_kind)kind);
     if (rc) return rc;
-    rc = glc_region_create(t, m, 16 * page, flags, &r);
+    rc = glc_region_create(t, m, 16 * page, &r);
     if (rc) { glc_tracker_destroy(t); return rc; }
     m[3 * page] = 1;
     m[9 * page] = 1;
@@ -1332,8 +1040,8 @@ def test_segv_registry_two_copies_both_track(helper_so, order):
     if order == "helper-first-global":
         H = ctypes.CDLL({helper_so!r}, mode=mode)
         H.helper_registry.restype = ctypes.c_void_p
-        assert H.helper_track(lib.GLC_TRACKER_MPROTECT, 0) == 2 * PAGE
-    check_tracking((0, lib.GLC_REGION_SENTINEL))
+        assert H.helper_track(lib.GLC_TRACKER_MPROTECT) == 2 * PAGE
+    check_tracking()
     if order == "displaced":
         import faulthandler
         getattr(faulthandler.enable, "__wrapped__", faulthandler.enable)()  # on top of ours
@@ -1342,11 +1050,10 @@ def test_segv_registry_two_copies_both_track(helper_so, order):
         H.helper_registry.restype = ctypes.c_void_p
     uffd = lib.glc_tracker_available(lib.GLC_TRACKER_UFFD)
     for _ in range(2):
-        assert H.helper_track(lib.GLC_TRACKER_MPROTECT, 0) == 2 * PAGE
+        assert H.helper_track(lib.GLC_TRACKER_MPROTECT) == 2 * PAGE
         if uffd:
-            assert H.helper_track(lib.GLC_TRACKER_UFFD, 0) == 2 * PAGE
-            assert H.helper_track(lib.GLC_TRACKER_UFFD, lib.GLC_REGION_SENTINEL) == 2 * PAGE
-        check_tracking((0, lib.GLC_REGION_SENTINEL))
+            assert H.helper_track(lib.GLC_TRACKER_UFFD) == 2 * PAGE
+        check_tracking()
     ours, theirs = lib.glc_test_segv_serves_itself(), H.helper_serves_itself()
     if order == "displaced":
         assert ours == 1 and theirs == 1

@@ -16,7 +16,6 @@ from ._benchnative import ffi, lib
 # (report name, backend, extra flags)
 _BACKENDS: List[Tuple[str, str, int]] = [
     ("uffd", "uffd", 0),
-    ("uffd-sentinel", "uffd", lib.GLC_TRACKBENCH_SENTINEL),
     ("mprotect", "mprotect", 0),
     ("copy", "copy", 0),
 ]

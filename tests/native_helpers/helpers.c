@@ -221,22 +221,6 @@ void *glc_test_segv_handler(void)
     return glc_segv_handler_address();
 }
 
-_Static_assert(sizeof(glc_test_sentinel_state) == sizeof(glc_uffd_sentinel_info_t),
-               "glc_test_sentinel_state mirrors glc_uffd_sentinel_info_t");
-
-void glc_test_sentinel_state_of(const glc_region *r, glc_test_sentinel_state *out)
-{
-    glc_uffd_sentinel_info_t info;
-    glc_uffd_sentinel_info(r, &info);
-    memcpy(out, &info, sizeof *out);
-}
-
-void glc_test_set_sentinel_params(size_t win_min, size_t win_max, unsigned decay,
-                                  unsigned copy_after)
-{
-    glc_uffd_set_params(win_min, win_max, decay, copy_after);
-}
-
 int glc_test_set_max_map_count_of(const char *path, long n)
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);

@@ -48,23 +48,6 @@ int glc_test_segv_serves_itself(void);
 const void *glc_test_segv_registry(void);
 void *glc_test_segv_handler(void);
 
-/* uffd sentinel regions (track/uffd.c). */
-typedef struct glc_test_sentinel_state {
-    int32_t windows;      /* recorded windows */
-    int32_t copy_pages;   /* pages copied blindly */
-    int32_t plain;        /* 1: overflowed, scanned whole */
-    int32_t overflow;     /* overflow word (bit 0: whole region writable) */
-    int32_t hot;          /* maybe_dirty says 1 because of windows / copies / plain mode */
-    uint64_t win_min, win_max;
-    uint64_t win_first[32], win_pages[32];
-    uint64_t copy_page[8];
-} glc_test_sentinel_state;
-void glc_test_sentinel_state_of(const glc_region *r, glc_test_sentinel_state *out);
-/* Window sizes (pages), clean collects before re-protection, dirty collects in a row before a
- * page is copied blindly, for regions created afterwards; 0 = default. */
-void glc_test_set_sentinel_params(size_t win_min, size_t win_max, unsigned decay,
-                                  unsigned copy_after);
-
 /* glc_region_collect with a callback that copies each dirty run from src to dst (same offsets),
  * i.e. what a shadow flush does. Returns what collect returned. */
 long glc_test_collect_copy(glc_region *r, const void *src, void *dst);

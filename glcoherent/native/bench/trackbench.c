@@ -175,8 +175,7 @@ int glc_trackbench_run(glc_tracker_kind kind, size_t pages, unsigned flags, unsi
         mem[i] = 1; /* populate: measure write-protect faults, not page allocation */
 
     glc_region *r = NULL;
-    unsigned rflags = (flags & GLC_TRACKBENCH_SENTINEL) ? GLC_REGION_SENTINEL : 0;
-    rc = glc_region_create(t, (void *)mem, bytes, rflags, &r);
+    rc = glc_region_create(t, (void *)mem, bytes, &r);
     if (rc) {
         munmap((void *)mem, bytes);
         glc_tracker_destroy(t);
@@ -467,8 +466,7 @@ int glc_trackbench_scenario(glc_tracker_kind kind, unsigned flags, int scenario,
 
     long maps_before = glc_count_mappings();
     glc_region *r = NULL;
-    unsigned rflags = (flags & GLC_TRACKBENCH_SENTINEL) ? GLC_REGION_SENTINEL : 0;
-    rc = glc_region_create(t, mem, region_bytes, rflags, &r);
+    rc = glc_region_create(t, mem, region_bytes, &r);
     if (rc)
         goto out_free;
     scen_copy first = {.src = mem, .dst = dst}; /* the first exchange, not measured */

@@ -19,7 +19,6 @@
 
 enum {
     GLC_TRACKBENCH_MEMFD = 1u << 0,    /* MAP_SHARED memfd memory (else private anonymous) */
-    GLC_TRACKBENCH_SENTINEL = 1u << 1, /* uffd: GLC_REGION_SENTINEL */
     GLC_TRACKBENCH_RANDOM = 1u << 2,   /* write the pages in a random order (defeats the
                                         * mprotect sequential window) */
     GLC_TRACKBENCH_POPULATE = 1u << 3, /* scenarios: fill the memory through the tracked view

@@ -23,17 +23,6 @@ void glc_policy_init(glc_policy *p, glc_tracker_kind kind)
     *p = (glc_policy){.kind = glc_policy_for(kind)};
 }
 
-unsigned glc_policy_region_flags(const glc_policy *p, const glc_tracker *t, size_t map_len)
-{
-    /* No sentinel for shadows: its read-only pages make kernel writes (read(2) straight into
-     * a mapping) fail with EFAULT, and correctness comes first. The GL layer's range flushes
-     * make most clean checks unnecessary instead. */
-    (void)p;
-    (void)t;
-    (void)map_len;
-    return 0;
-}
-
 glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region, size_t map_len,
                                          size_t dirty_pages, size_t total_pages)
 {

@@ -10,8 +10,8 @@
  *           (glc_policy_range_blind);
  *       (2) when a tracked shadow switches to whole copy and when it goes back to tracking to
  *           measure again (glc_policy_after_flush).
- *     The uffd sentinel (track/sentinel.c) is not used for shadows any more: it broke kernel
- *     writes into mappings (glc_policy_region_flags).
+ *     Nothing write-protects a page beyond what the backend needs to track it, so kernel
+ *     writes into mappings (read(2)) work under every policy.
  * A shadow created for a named backend has the fixed policy: tracked by it for life (or copied
  * whole for the copy backend), never switched.
  *
@@ -66,11 +66,6 @@ typedef struct glc_policy {
 } glc_policy;
 
 void glc_policy_init(glc_policy *p, glc_tracker_kind kind);
-
-/* Flags (GLC_REGION_*) for a region of map_len bytes that a shadow creates on tracker t: none.
- * The uffd sentinel (GLC_REGION_SENTINEL) is not used for shadows: kernel writes into its
- * read-only pages fail with EFAULT, so a shadow on it would break read(2) into a mapping. */
-unsigned glc_policy_region_flags(const glc_policy *p, const glc_tracker *t, size_t map_len);
 
 typedef enum glc_policy_action {
     GLC_POLICY_STAY = 0,       /* keep the current mode */

@@ -21,7 +21,6 @@ struct glc_shadow {
     size_t lead, length;
     size_t page;
     glc_region *region;       /* NULL in copy mode */
-    unsigned region_flags;    /* GLC_REGION_* it was created with */
     uint8_t *ref;             /* reference copy of the data range, merge mode only */
     glc_shadow_stats st;
     glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
@@ -168,10 +167,7 @@ size_t glc_diff_apply_to(uint8_t *ref, const uint8_t *new_, size_t len, uint8_t 
 
 static int make_region(glc_shadow *s)
 {
-    unsigned flags = glc_policy_region_flags(&s->policy, s->tracker, s->map_len);
-    int rc = glc_region_create(s->tracker, s->client_base, s->map_len, flags, &s->region);
-    s->region_flags = rc == 0 ? flags : 0;
-    return rc;
+    return glc_region_create(s->tracker, s->client_base, s->map_len, &s->region);
 }
 
 int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
@@ -283,11 +279,6 @@ size_t glc_shadow_length(const glc_shadow *s) { return s->length; }
 uintptr_t glc_shadow_end(const glc_shadow *s) { return (uintptr_t)s->client_base + s->map_len; }
 int glc_shadow_merging(const glc_shadow *s) { return s->ref != NULL; }
 const glc_region *glc_shadow_region(const glc_shadow *s) { return s->region; }
-
-int glc_shadow_sentinel(const glc_shadow *s)
-{
-    return s->region && (s->region_flags & GLC_REGION_SENTINEL);
-}
 
 void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len)
 {

@@ -107,9 +107,8 @@ long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset,
 
 void glc_shadow_get_stats(const glc_shadow *s, glc_shadow_stats *out);
 
-/* The tracked region now (NULL in copy mode), and whether it uses the uffd sentinel. */
+/* The tracked region now (NULL in copy mode). */
 const glc_region *glc_shadow_region(const glc_shadow *s);
-int glc_shadow_sentinel(const glc_shadow *s);
 
 /* Byte-exact difference of two buffers: calls fn(user, offset, new + offset, len) for every
  * maximal run of bytes where new differs from ref, then makes ref equal to new on that run.

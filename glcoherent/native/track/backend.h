@@ -17,7 +17,7 @@ typedef struct glc_backend_ops {
     /* Per-tracker resources (tracker fields zeroed, fds -1). Returns 0 or -errno. */
     int (*tracker_init)(glc_tracker *t);
     void (*tracker_fini)(glc_tracker *t);
-    /* Start tracking r (base, lengths, flags filled in, lock initialised). 0 or -errno. */
+    /* Start tracking r (base and lengths filled in, lock initialised). 0 or -errno. */
     int (*region_init)(glc_region *r);
     /* Stop tracking; memory left readable and writable. */
     void (*region_fini)(glc_region *r);
@@ -51,15 +51,12 @@ struct glc_region {
     size_t len;     /* bytes, as requested: runs are clipped to it */
     size_t map_len; /* len rounded up to pages */
     size_t npages;
-    unsigned flags;
     pthread_mutex_t lock; /* serialises collect */
     atomic_ullong scans;
     atomic_ullong pages_dirty;
     int has_segv;         /* segv is registered in the SIGSEGV table */
-    glc_segv_range segv;  /* mprotect ranges and uffd sentinels */
+    glc_segv_range segv;  /* mprotect: the range in the SIGSEGV table */
     uint64_t *scratch;    /* mprotect: bitmap snapshot taken by collect (under lock) */
-    int sentinel;         /* uffd: GLC_REGION_SENTINEL is active */
-    struct glc_uffd_win *win; /* uffd sentinel: window bookkeeping (track/uffd.c) */
 };
 
 extern const glc_backend_ops glc_backend_uffd;
@@ -71,23 +68,6 @@ extern const glc_backend_ops glc_backend_copy;
  * read, where getpid() is a system call. */
 unsigned long glc_fork_generation(void);
 
-
-/* uffd sentinel tunables for regions created afterwards (0: default). Tests and benchmarks. */
-void glc_uffd_set_params(size_t win_min, size_t win_max, unsigned decay, unsigned copy_after);
-
-
-/* uffd sentinel state, for tests. */
-typedef struct glc_uffd_sentinel_info_t {
-    int32_t windows;      /* recorded windows */
-    int32_t copy_pages;   /* pages copied blindly */
-    int32_t plain;        /* 1: overflowed, scanned whole */
-    int32_t overflow;     /* the overflow word */
-    int32_t hot;          /* maybe_dirty says 1 because of windows / copies / plain */
-    uint64_t win_min, win_max;
-    uint64_t win_first[32], win_pages[32];
-    uint64_t copy_page[8];
-} glc_uffd_sentinel_info_t;
-void glc_uffd_sentinel_info(const glc_region *r, glc_uffd_sentinel_info_t *out);
 
 /* Report [first, first + count) pages of r through fn, clipped to r->len. */
 static inline void glc_region_emit(const glc_region *r, glc_run_fn fn, void *user, size_t first,

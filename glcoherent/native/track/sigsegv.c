@@ -4,7 +4,7 @@
  * The SIGSEGV disposition is per process, so the table of watched ranges is too (one per
  * process even across copies of this file, see sigsegv.h); the other process-wide state of the
  * tracking layer is small and set once (tracker.c: the probes, the fork generation, the page
- * size; sentinel.c: the tunables).
+ * size).
  *
  * Reader side (the handler, async-signal-safe): bump g_readers[epoch & 1], load g_table, look up,
  * act, drop the count. No locks, no allocation, errno preserved. The count is dropped BEFORE a
@@ -137,77 +137,7 @@ static void set_bits(_Atomic uint64_t *bits, size_t first, size_t count)
     }
 }
 
-/* SENTINEL: the whole range becomes writable (slot table full, or the window could not be
- * unprotected). The bit is set, with our pending count, before the unprotect, so the owner
- * never re-protects under us. */
-static int sentinel_overflow(glc_segv_range *r, int slot)
-{
-    atomic_fetch_add(&r->overflow, GLC_SEGV_OVF_PENDING);
-    atomic_fetch_or(&r->overflow, GLC_SEGV_OVF_BIT);
-    atomic_store(&r->maybe_dirty, 1);
-    if (slot >= 0)
-        atomic_store(&r->slots[slot], 0); /* the overflow covers it */
-    int ok = mprotect((void *)r->start, r->end - r->start, PROT_READ | PROT_WRITE) == 0;
-    atomic_fetch_sub(&r->overflow, GLC_SEGV_OVF_PENDING);
-    if (ok)
-        atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
-    return ok;
-}
-
-/* SENTINEL: record the window [page, page + win), flag the range, make the window writable. */
-static int sentinel_open(glc_segv_range *r, size_t page, size_t win)
-{
-    uint64_t v = glc_segv_slot_pack(page, win);
-    int slot = -1;
-    for (int i = 0; i < GLC_SEGV_SLOTS; i++) {
-        uint64_t zero = 0;
-        if (atomic_load_explicit(&r->slots[i], memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_strong(&r->slots[i], &zero, v | GLC_SEGV_SLOT_PENDING)) {
-            slot = i;
-            break;
-        }
-    }
-    if (slot < 0)
-        return sentinel_overflow(r, -1);
-    /* Recorded, then flagged, then writable: a write that gets through the new window is
-     * made after the owner can see the window. */
-    atomic_store(&r->maybe_dirty, 1);
-    void *p = (void *)(r->start + (page << r->page_shift));
-    if (mprotect(p, win << r->page_shift, PROT_READ | PROT_WRITE) != 0)
-        return sentinel_overflow(r, slot); /* out of mappings, most likely */
-    atomic_store(&r->slots[slot], v);
-    atomic_store_explicit(&r->window, win, memory_order_relaxed);
-    atomic_store_explicit(&r->last_page, page + win - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&g_vma_growth, 2, memory_order_relaxed);
-    atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
-    return 1;
-}
-
-/* SENTINEL: record a window at the faulting page, then make it writable (see sigsegv.h). */
-static int handle_sentinel(glc_segv_range *r, uintptr_t addr)
-{
-    size_t page = (addr - r->start) >> r->page_shift;
-    size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
-    size_t win = r->win_min;
-    if (page == atomic_load_explicit(&r->hint_page, memory_order_relaxed)) {
-        win = 1;
-    } else if (last != SIZE_MAX && page == last + 1) {
-        size_t prev = atomic_load_explicit(&r->window, memory_order_relaxed);
-        win = prev * 2;
-        if (win > r->win_max)
-            win = r->win_max;
-        if (win < r->win_min)
-            win = r->win_min;
-    }
-    if (win > r->npages - page)
-        win = r->npages - page;
-    if (win == 0)
-        win = 1;
-
-    return sentinel_open(r, page, win);
-}
-
-/* TRACK: make the window [page, page + win) writable, then set its dirty bits. */
+/* Make the window [page, page + win) writable, then set its dirty bits. */
 static int track_open(glc_segv_range *r, size_t page, size_t win)
 {
     /* Unprotect first, then record: a collect that takes the bits after this point re-protects
@@ -236,9 +166,6 @@ static int track_open(glc_segv_range *r, size_t page, size_t win)
 /* 1 if the fault was ours and is resolved (the access can be retried). */
 static int handle_range(glc_segv_range *r, uintptr_t addr)
 {
-    if (r->kind == GLC_SEGV_SENTINEL)
-        return handle_sentinel(r, addr);
-
     size_t page = (addr - r->start) >> r->page_shift;
     size_t last = atomic_load_explicit(&r->last_page, memory_order_relaxed);
     size_t win = 1;
@@ -277,9 +204,7 @@ static size_t local_prepare_write(uintptr_t addr, size_t len)
         uintptr_t hi = end < r->end ? end : r->end;
         size_t first = (lo - r->start) >> r->page_shift;
         size_t n = ((hi - 1 - r->start) >> r->page_shift) - first + 1;
-        int ok = r->kind == GLC_SEGV_SENTINEL ? sentinel_open(r, first, n)
-                                              : track_open(r, first, n);
-        if (ok)
+        if (track_open(r, first, n))
             pages += n;
     }
     atomic_fetch_sub(&g_readers[idx], 1);
@@ -483,20 +408,12 @@ int glc_segv_available(void)
 
 static int local_add(glc_segv_range *r)
 {
-    if (r->kind == GLC_SEGV_TRACK && !r->bits)
-        return -EINVAL;
-    if (r->kind == GLC_SEGV_SENTINEL &&
-        (r->win_min == 0 || r->win_max < r->win_min || r->win_max > GLC_SEGV_SLOT_MAX_PAGES ||
-         r->npages >= ((size_t)1 << (63 - GLC_SEGV_SLOT_SHIFT))))
+    if (!r->bits)
         return -EINVAL;
     atomic_init(&r->maybe_dirty, 0);
-    atomic_init(&r->overflow, 0);
-    for (int i = 0; i < GLC_SEGV_SLOTS; i++)
-        atomic_init(&r->slots[i], 0);
     atomic_init(&r->degraded, 0);
     atomic_init(&r->faults, 0);
     atomic_init(&r->last_page, SIZE_MAX);
-    atomic_init(&r->hint_page, SIZE_MAX);
     atomic_init(&r->window, 0);
 
     pthread_mutex_lock(&g_lock);
@@ -786,7 +703,7 @@ static const glc_segv_registry_v1 *resolve(void)
 
 int glc_segv_add(glc_segv_range *r)
 {
-    if (!r || r->end <= r->start || (r->kind != GLC_SEGV_TRACK && r->kind != GLC_SEGV_SENTINEL))
+    if (!r || r->end <= r->start || r->kind != GLC_SEGV_TRACK)
         return -EINVAL;
     return reg()->add(r);
 }

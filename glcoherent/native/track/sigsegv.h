@@ -1,5 +1,5 @@
-/* track/sigsegv.h [tracking layer] - the process-wide SIGSEGV handler behind the mprotect tracker
- * and the uffd sentinel.
+/* track/sigsegv.h [tracking layer] - the process-wide SIGSEGV handler behind the mprotect
+ * tracker.
  *
  * Callers own glc_segv_range records (embedded in their regions) and register them here. The
  * handler looks the faulting address up in a sorted table published atomically; writers
@@ -7,21 +7,9 @@
  * can still be reading it (two reader counters flipped by an epoch, as in userspace RCU), so the
  * handler takes no lock and allocates nothing.
  *
- * Kinds of range:
- *   GLC_SEGV_TRACK     per-page dirty bitmap: a write fault to a PROT_READ page makes a window
- *                      of pages writable (1 page, doubling for sequential writers up to
- *                      GLC_SEGV_MAX_WINDOW), THEN sets their dirty bits, then maybe_dirty.
- *   GLC_SEGV_SENTINEL  the range is PROT_READ except for "windows" (dirty pages are tracked by
- *                      userfaultfd): a write fault at page P records the window [P, P + n) in
- *                      the range's slot table (marked pending), sets maybe_dirty, makes the
- *                      window writable, then clears the pending mark. n is win_min pages, or
- *                      twice the previous window (up to win_max) when P follows it (sequential
- *                      writer), clipped to the range; one page at hint_page. With every slot taken (or when the window
- *                      cannot be unprotected) the handler sets the overflow bit, with a pending
- *                      count around it, and makes the whole range writable. The owner
- *                      (track/uffd.c) scans the windows and re-protects them; it never drops
- *                      a pending slot or clears overflow while a handler is inside it, so a
- *                      writable page is always either in a recorded window or under overflow.
+ * A range (GLC_SEGV_TRACK, the only kind) keeps a per-page dirty bitmap: a write fault to a
+ * PROT_READ page makes a window of pages writable (1 page, doubling for sequential writers up
+ * to GLC_SEGV_MAX_WINDOW), THEN sets their dirty bits, then maybe_dirty.
  *
  * Faults that are not SEGV_ACCERR inside a registered range go to the previous handler, exactly
  * as the kernel would have delivered them (SA_SIGINFO handler, plain handler, or the default
@@ -55,67 +43,32 @@
 
 enum {
     GLC_SEGV_TRACK = 1,
-    GLC_SEGV_SENTINEL = 2,
 };
 
-/* Largest window (pages) unprotected by one fault of a sequential writer (TRACK). */
+/* Largest window (pages) unprotected by one fault of a sequential writer. */
 enum { GLC_SEGV_MAX_WINDOW = 64 };
 
-/* SENTINEL: window slots per range. */
-enum { GLC_SEGV_SLOTS = 32 };
-
 /* Bumped whenever glc_segv_range or the handler's treatment of it changes. */
-#define GLC_SEGV_ABI 3u
-
-/* SENTINEL slot value: 0 = free, else (first page << GLC_SEGV_SLOT_SHIFT) | pages, with
- * GLC_SEGV_SLOT_PENDING while the handler has not yet made the window writable. */
-#define GLC_SEGV_SLOT_SHIFT 24
-#define GLC_SEGV_SLOT_PENDING ((uint64_t)1 << 63)
-#define GLC_SEGV_SLOT_MAX_PAGES (((size_t)1 << GLC_SEGV_SLOT_SHIFT) - 1)
-
-static inline uint64_t glc_segv_slot_pack(size_t first, size_t n)
-{
-    return ((uint64_t)first << GLC_SEGV_SLOT_SHIFT) | (uint64_t)n;
-}
-static inline size_t glc_segv_slot_first(uint64_t v)
-{
-    return (size_t)((v & ~GLC_SEGV_SLOT_PENDING) >> GLC_SEGV_SLOT_SHIFT);
-}
-static inline size_t glc_segv_slot_pages(uint64_t v)
-{
-    return (size_t)(v & GLC_SEGV_SLOT_MAX_PAGES);
-}
-
-/* SENTINEL overflow word: bit 0 = the whole range was made writable; the rest counts handlers
- * (in steps of 2) that have set the bit and not yet finished unprotecting. */
-#define GLC_SEGV_OVF_BIT 1u
-#define GLC_SEGV_OVF_PENDING 2u
+#define GLC_SEGV_ABI 4u
 
 typedef struct glc_segv_range {
     uintptr_t start;               /* page aligned */
     uintptr_t end;                 /* page aligned, exclusive */
     size_t npages;
     unsigned page_shift;
-    int kind;                      /* GLC_SEGV_TRACK or GLC_SEGV_SENTINEL */
-    _Atomic uint64_t *bits;        /* TRACK: one bit per page, set by the handler */
-    size_t win_min, win_max;       /* SENTINEL: window sizes in pages (1 <= min <= max) */
-    atomic_int maybe_dirty;        /* set by the handler (TRACK: after unprotecting;
-                                    * SENTINEL: after recording, before unprotecting) */
-    atomic_int degraded;           /* TRACK: the whole range was left writable (VMA limit) */
+    int kind;                      /* GLC_SEGV_TRACK */
+    _Atomic uint64_t *bits;        /* one bit per page, set by the handler */
+    atomic_int maybe_dirty;        /* set by the handler after unprotecting */
+    atomic_int degraded;           /* the whole range was left writable (VMA limit) */
     atomic_ulong faults;           /* faults handled for this range */
     atomic_size_t last_page;       /* last page of the previous window (SIZE_MAX: none) */
     atomic_size_t window;          /* size of the previous window */
-    atomic_uint overflow;          /* SENTINEL: GLC_SEGV_OVF_* */
-    atomic_size_t hint_page;       /* SENTINEL: a fault at this page opens a one-page window
-                                    * (the owner expects a small writer to move on to it);
-                                    * SIZE_MAX: none */
-    _Atomic uint64_t slots[GLC_SEGV_SLOTS]; /* SENTINEL: windows, see above */
 } glc_segv_range;
 
 /* 1 if SIGSEGV handlers can be queried and installed (sigaction works). */
 int glc_segv_available(void);
 
-/* Register r (fields start..win_max filled by the caller; the atomics are initialised
+/* Register r (fields start..bits filled by the caller; the atomics are initialised
  * here). Installs the handler on first use. The caller protects the memory AFTER this returns.
  * Returns 0 or -errno. */
 int glc_segv_add(glc_segv_range *r);

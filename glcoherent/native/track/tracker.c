@@ -197,14 +197,12 @@ glc_tracker_kind glc_tracker_kind_of(const glc_tracker *t)
     return t ? t->kind : GLC_TRACKER_COPY;
 }
 
-int glc_region_create(glc_tracker *t, void *addr, size_t len, unsigned flags, glc_region **out)
+int glc_region_create(glc_tracker *t, void *addr, size_t len, glc_region **out)
 {
     if (!out)
         return -EINVAL;
     *out = NULL;
     if (!t || !addr || len == 0 || ((uintptr_t)addr & (t->page - 1)))
-        return -EINVAL;
-    if (flags & ~(unsigned)GLC_REGION_SENTINEL)
         return -EINVAL;
     size_t map_len = (len + t->page - 1) & ~(t->page - 1);
     if (map_len < len || (uintptr_t)addr + map_len < (uintptr_t)addr)
@@ -218,7 +216,6 @@ int glc_region_create(glc_tracker *t, void *addr, size_t len, unsigned flags, gl
     r->len = len;
     r->map_len = map_len;
     r->npages = map_len >> t->page_shift;
-    r->flags = flags;
     atomic_init(&r->scans, 0);
     atomic_init(&r->pages_dirty, 0);
     if (pthread_mutex_init(&r->lock, NULL) != 0) {

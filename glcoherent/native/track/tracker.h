@@ -25,28 +25,15 @@
 
 typedef enum glc_tracker_kind {
     GLC_TRACKER_BEST = 0,
-    GLC_TRACKER_AUTO = GLC_TRACKER_BEST, /* former name, kept for the Python binding */
     GLC_TRACKER_UFFD = 1,
     GLC_TRACKER_MPROTECT = 2,
     GLC_TRACKER_COPY = 3,
 } glc_tracker_kind;
 
 /* Region flags. */
-enum {
-    /* uffd only: keep the region PROT_READ except for "hot windows" around recent writes. A
-     * write to a read-only page raises one SIGSEGV whose handler makes a window of pages
-     * writable (growing for sequential writers) and sets the maybe-dirty flag; writes inside
-     * windows are tracked by userfaultfd alone (no signal); collect scans only the windows and
-     * re-protects those that stay clean, so a clean check costs a memory read and a steady
-     * writer costs no signal per collect. Scattered writes switch the region to whole scans
-     * for a while (track/uffd.c). Kernel writes (read(2) into a read-only page) fail with
-     * EFAULT, so this is opt-in. */
-    GLC_REGION_SENTINEL = 1u << 0,
-};
-
 typedef struct glc_track_stats {
     uint64_t pages_tracked; /* pages currently under tracking */
-    uint64_t write_faults;  /* faults / signals taken by this region (mprotect, sentinel) */
+    uint64_t write_faults;  /* faults / signals taken by this region (mprotect) */
     uint64_t scans;         /* collect calls that had to look (scan page tables or bitmap) */
     uint64_t pages_dirty;   /* pages reported dirty, cumulative */
     uint64_t degraded;      /* 1: tracking gave up on this region (mprotect near the process
@@ -82,13 +69,12 @@ glc_tracker_kind glc_tracker_kind_of(const glc_tracker *t);
 /* Start tracking [addr, addr + len); addr page aligned, len > 0 (rounded up to pages).
  * The memory must be mapped PROT_READ|PROT_WRITE (anonymous or shared memfd). All pages start
  * clean. Returns 0 or -errno (-EBUSY: range already registered elsewhere, ...). */
-int glc_region_create(glc_tracker *t, void *addr, size_t len, unsigned flags, glc_region **out);
+int glc_region_create(glc_tracker *t, void *addr, size_t len, glc_region **out);
 /* Stop tracking; leaves the memory readable and writable. */
 void glc_region_destroy(glc_region *r);
 
-/* Cheap (a memory read for mprotect/sentinel): 0 means certainly nothing was written since
- * the last collect. 1 means "maybe": call collect. Always 1 for copy and plain uffd; 1 for a
- * sentinel region while it has hot windows (they must be scanned) or scans whole. */
+/* Cheap (a memory read for mprotect): 0 means certainly nothing was written since the last
+ * collect. 1 means "maybe": call collect. Always 1 for copy and uffd. */
 int glc_region_maybe_dirty(const glc_region *r);
 
 /* Report every page written since the last collect through fn (may be NULL), and re-arm those
@@ -98,8 +84,8 @@ long glc_region_collect(glc_region *r, glc_run_fn fn, void *user);
 
 /* The same as collect, for the pages that overlap [offset, offset + len) of the region only:
  * every dirty page there is reported (whole) and re-armed; pages outside keep their state for
- * a later collect. Backends that cannot look at part of a region collect it whole (a sentinel
- * region); every page reported must then be sent, as with collect. */
+ * a later collect. Backends that cannot look at part of a region collect it whole (copy);
+ * every page reported must then be sent, as with collect. */
 long glc_region_collect_range(glc_region *r, size_t offset, size_t len, glc_run_fn fn,
                               void *user);
 
@@ -111,9 +97,8 @@ void glc_region_get_stats(const glc_region *r, glc_track_stats *out);
 int glc_tracker_reassert_handler(void);
 glc_tracker_kind glc_region_kind(const glc_region *r);
 
-/* 1 when a collect now has to look at the whole region, or most of it (plain uffd, a uffd
- * sentinel region scanned whole after scattered writes or whose hot windows cover half of it,
- * a degraded mprotect region, copy); 0 when it only looks near what was written. */
+/* 1 when a collect now has to look at the whole region (uffd, a degraded mprotect region,
+ * copy); 0 when it only looks near what was written (mprotect). */
 int glc_region_scans_whole(const glc_region *r);
 
 #endif

@@ -13,14 +13,13 @@
  * seen (that mapping is not registered), which lets the owner copy data back into the shadow
  * without tripping the tracking.
  *
- * GLC_REGION_SENTINEL: the region is also kept read-only outside a few hot windows, so that a
- * clean check costs a memory read; see sentinel.c.
+ * maybe_dirty has no cheap answer here (it says 1): the clean check is the scan itself.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include "track/uffd.h"
+#include "track/backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,15 +30,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "track/sigsegv.h"
 #include "track/uffd_compat.h"
 
 /* page_region entries per PAGEMAP_SCAN call (24 bytes each, on the stack). */
 #define GLC_UFFD_VEC 128
 
+typedef struct scan_sink {
+    void (*cb)(struct scan_sink *s, uintptr_t start, uintptr_t end);
+} scan_sink;
+
 /* Scan [start, end) for written pages, re-protecting them; cb gets each reported range
  * (ascending; adjacent ranges of consecutive calls are not merged). Returns pages or -errno. */
-long glc_uffd_scan_range(int pagemap_fd, uintptr_t start, uintptr_t end, glc_scan_sink *sink,
+static long scan_range(int pagemap_fd, uintptr_t start, uintptr_t end, scan_sink *sink,
                        size_t page_shift)
 {
     struct page_region vec[GLC_UFFD_VEC];
@@ -138,7 +140,7 @@ static int uffd_register(int uffd, int pagemap_fd, uintptr_t start, size_t len, 
     } else {
         /* Anything still reported written (present pages the ioctl raced with) is
          * re-protected and dropped: all pages start clean. */
-        long n = glc_uffd_scan_range(pagemap_fd, start, start + len, NULL, page_shift);
+        long n = scan_range(pagemap_fd, start, start + len, NULL, page_shift);
         if (n < 0)
             rc = (int)n;
     }
@@ -150,12 +152,12 @@ static int uffd_register(int uffd, int pagemap_fd, uintptr_t start, size_t len, 
 /* ---------------------------------------------------------------- probe */
 
 typedef struct probe_sink {
-    glc_scan_sink base;
+    scan_sink base;
     uintptr_t start, end;
     int calls;
 } probe_sink;
 
-static void probe_cb(glc_scan_sink *s, uintptr_t start, uintptr_t end)
+static void probe_cb(scan_sink *s, uintptr_t start, uintptr_t end)
 {
     probe_sink *p = (probe_sink *)s;
     if (p->calls++ == 0) {
@@ -173,11 +175,11 @@ static int probe_mapping(int uffd, int pm, unsigned char *mem, size_t page, size
     int ok = 0;
     mem[2 * page + 7] = 2;
     probe_sink s = {.base = {.cb = probe_cb}};
-    long n = glc_uffd_scan_range(pm, (uintptr_t)mem, (uintptr_t)mem + 4 * page, &s.base, shift);
+    long n = scan_range(pm, (uintptr_t)mem, (uintptr_t)mem + 4 * page, &s.base, shift);
     if (n == 1 && s.calls == 1 && s.start == (uintptr_t)mem + 2 * page &&
         s.end == (uintptr_t)mem + 3 * page) {
         probe_sink again = {.base = {.cb = probe_cb}};
-        n = glc_uffd_scan_range(pm, (uintptr_t)mem, (uintptr_t)mem + 4 * page, &again.base, shift);
+        n = scan_range(pm, (uintptr_t)mem, (uintptr_t)mem + 4 * page, &again.base, shift);
         ok = n == 0 && again.calls == 0;
     }
     uffd_unregister(uffd, (uintptr_t)mem, 4 * page);
@@ -225,29 +227,47 @@ static int uffd_probe(void)
 
 /* ---------------------------------------------------------------- emission */
 
-void glc_emit_cb(glc_scan_sink *s, uintptr_t start, uintptr_t end)
+/* Runs in pages, ascending; adjacent runs are coalesced before they are reported. */
+typedef struct emit_sink {
+    scan_sink base;
+    glc_region *r;
+    glc_run_fn fn;
+    void *user;
+    size_t first, end; /* pending run, pages; first == SIZE_MAX: none */
+} emit_sink;
+
+static void emit_flush(emit_sink *e)
 {
-    glc_emit_sink *e = (glc_emit_sink *)s;
+    if (e->first != SIZE_MAX)
+        glc_region_emit(e->r, e->fn, e->user, e->first, e->end - e->first);
+    e->first = SIZE_MAX;
+}
+
+static void emit_cb(scan_sink *s, uintptr_t start, uintptr_t end)
+{
+    emit_sink *e = (emit_sink *)s;
     unsigned shift = e->r->t->page_shift;
     size_t a = (start - e->r->base) >> shift, b = (end - e->r->base) >> shift;
-    if (e->slots) {
-        for (int i = 0; i < GLC_SEGV_SLOTS; i++) {
-            uint64_t v = e->slots[i];
-            if (!v)
-                continue;
-            size_t wa = glc_segv_slot_first(v), wb = wa + glc_segv_slot_pages(v);
-            if (a < wb && b > wa) {
-                e->dirty[i] = 1;
-                size_t last = (b < wb ? b : wb) - 1;
-                if (e->last_dirty[i] == SIZE_MAX || last > e->last_dirty[i])
-                    e->last_dirty[i] = last;
-            }
-        }
-        for (unsigned j = 0; j < e->ncopy; j++)
-            if (e->copy_page[j] + 1 >= a && e->copy_page[j] + 1 < b)
-                e->next_dirty[j] = 1;
+    if (e->first != SIZE_MAX && a == e->end) {
+        e->end = b;
+        return;
     }
-    glc_emit_pages(e, a, b);
+    emit_flush(e);
+    e->first = a;
+    e->end = b;
+}
+
+/* One scan of pages [first, first + count) of r. */
+static long scan_pages(glc_region *r, size_t first, size_t count, glc_run_fn fn, void *user)
+{
+    glc_tracker *t = r->t;
+    atomic_fetch_add_explicit(&r->scans, 1, memory_order_relaxed);
+    emit_sink e = {.base = {.cb = emit_cb}, .r = r, .fn = fn, .user = user, .first = SIZE_MAX};
+    uintptr_t start = r->base + (first << t->page_shift);
+    long n = scan_range(t->pagemap_fd, start, start + (count << t->page_shift), &e.base,
+                        t->page_shift);
+    emit_flush(&e);
+    return n;
 }
 
 /* ---------------------------------------------------------------- backend */
@@ -281,66 +301,32 @@ static void uffd_tracker_fini(glc_tracker *t)
 static int uffd_region_init(glc_region *r)
 {
     glc_tracker *t = r->t;
-    int rc = uffd_register(t->uffd, t->pagemap_fd, r->base, r->map_len, t->page_shift);
-    if (rc)
-        return rc;
-    if (r->flags & GLC_REGION_SENTINEL) {
-        rc = glc_sentinel_init(r);
-        if (rc) {
-            uffd_unregister(t->uffd, r->base, r->map_len);
-            return rc;
-        }
-    }
-    return 0;
+    return uffd_register(t->uffd, t->pagemap_fd, r->base, r->map_len, t->page_shift);
 }
 
 static void uffd_region_fini(glc_region *r)
 {
-    if (r->sentinel || r->win)
-        glc_sentinel_fini(r);
     if (r->t->forks == glc_fork_generation())
         uffd_unregister(r->t->uffd, r->base, r->map_len);
 }
 
-static long uffd_collect(glc_region *r, glc_run_fn fn, void *user)
+/* Part of a region (all of it from uffd_collect): one scan of those pages. */
+static long uffd_collect_range(glc_region *r, size_t first, size_t count, glc_run_fn fn,
+                               void *user)
 {
-    glc_tracker *t = r->t;
-    if (t->forks != glc_fork_generation()) {
+    if (r->t->forks != glc_fork_generation()) {
         /* A forked child: the registration did not follow us, and the pagemap descriptor
          * still names the parent's address space (scanning it would steal the parent's
          * dirty pages). Report everything. */
         glc_region_emit(r, fn, user, 0, r->npages);
         return (long)r->npages;
     }
-    if (r->sentinel)
-        return glc_sentinel_collect(r, fn, user);
-    atomic_fetch_add_explicit(&r->scans, 1, memory_order_relaxed);
-    glc_emit_sink e = {.base = {.cb = glc_emit_cb}, .r = r, .fn = fn, .user = user, .first = SIZE_MAX};
-    long n = glc_uffd_scan_range(t->pagemap_fd, r->base, r->base + r->map_len, &e.base, t->page_shift);
-    glc_emit_flush(&e);
-    return n;
+    return scan_pages(r, first, count, fn, user);
 }
 
-/* Part of a plain region: one scan of those pages. A sentinel region is collected whole (its
- * windows and blind copies are bookkept per collect). */
-static long uffd_collect_range(glc_region *r, size_t first, size_t count, glc_run_fn fn,
-                               void *user)
+static long uffd_collect(glc_region *r, glc_run_fn fn, void *user)
 {
-    glc_tracker *t = r->t;
-    if (r->sentinel || t->forks != glc_fork_generation())
-        return uffd_collect(r, fn, user);
-    atomic_fetch_add_explicit(&r->scans, 1, memory_order_relaxed);
-    glc_emit_sink e = {.base = {.cb = glc_emit_cb}, .r = r, .fn = fn, .user = user, .first = SIZE_MAX};
-    uintptr_t start = r->base + (first << t->page_shift);
-    long n = glc_uffd_scan_range(t->pagemap_fd, start, start + (count << t->page_shift), &e.base,
-                                 t->page_shift);
-    glc_emit_flush(&e);
-    return n;
-}
-
-static int uffd_maybe_dirty(const glc_region *r)
-{
-    return r->sentinel ? glc_sentinel_maybe_dirty(r) : 1;
+    return uffd_collect_range(r, 0, r->npages, fn, user);
 }
 
 const glc_backend_ops glc_backend_uffd = {
@@ -351,7 +337,5 @@ const glc_backend_ops glc_backend_uffd = {
     .region_fini = uffd_region_fini,
     .collect = uffd_collect,
     .collect_range = uffd_collect_range,
-    .maybe_dirty = uffd_maybe_dirty,
     .probe = uffd_probe,
-    .scans_whole = glc_uffd_region_scans_whole,
 };
