@@ -8,8 +8,8 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 # glcoherent/native/, relative to the repository root (setuptools wants relative source paths).
 NATIVE = "glcoherent/native"
 # The layers of the product, lowest first: every shipped library and the cffi module compile
-# these; preload/ adds the interposer, bench/ the benchmark loops.
-PRODUCT_LAYERS = ("core", "track", "gl", "api")
+# these; preload/ adds the interposer, bench/ the benchmark loops (on base/ and track/ only).
+PRODUCT_LAYERS = ("base", "core", "track", "gl", "api")
 
 
 def layer_sources(*layers: str) -> list:
@@ -19,7 +19,9 @@ def layer_sources(*layers: str) -> list:
 
 
 def _on(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0")
+    """A build-time flag, spelled as base/config.h's flags (which cannot be used before the
+    build): unset, empty, 0, false, no, off are off."""
+    return os.environ.get(name, "").lower() not in ("", "0", "false", "no", "off")
 
 
 def native_flags(strict: bool = True):

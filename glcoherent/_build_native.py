@@ -67,9 +67,9 @@ def cdef(name):
 # (kernel compat definitions, the GL layer's private structs need GL headers).
 ffibuilder = make_builder(
     "glcoherent._native",
-    [cdef(n) for n in ("tracker", "arena", "shadow", "gl")],
-    ["track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h", "api/glcoherent.h",
-     "api/loader.h"],
+    [cdef(n) for n in ("config", "tracker", "arena", "shadow", "gl")],
+    ["base/config.h", "track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h",
+     "api/glcoherent.h", "api/loader.h"],
     layer_sources(*PRODUCT_LAYERS),
 )
 
@@ -78,7 +78,7 @@ benchbuilder = make_builder(
     [cdef("tracker"), os.path.join(NATIVE, "bench", "trackbench.cdef"),
      os.path.join(NATIVE, "bench", "bench_gl.cdef")],
     ["track/tracker.h", "bench/trackbench.h", "bench/bench_gl.h"],
-    layer_sources("track", "bench"),
+    layer_sources("base", "track", "bench"),
 )
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from . import __version__
-from ._config import format_size, resolve_limit, resolve_tracker
+from ._config import format_size, parse_log_level, resolve_limit, resolve_tracker
 from .errors import ConfigError, NativeExtensionMissing
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -151,9 +151,9 @@ def _main(argv: Optional[List[str]]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    if os.environ.get("GLCOHERENT_LOG", "").lower() in ("debug", "info"):
-        level = min(level, logging.DEBUG if os.environ["GLCOHERENT_LOG"].lower() == "debug"
-                    else logging.INFO)
+    env_level = parse_log_level(os.environ.get("GLCOHERENT_LOG"))
+    if env_level is not None and env_level <= 1:  # GLCOHERENT_LOG_DEBUG / _INFO
+        level = min(level, logging.DEBUG if env_level == 0 else logging.INFO)
     logging.basicConfig(level=level, format="%(name)s: %(levelname)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()

@@ -173,22 +173,3 @@ def test_host_allocator_is_used_and_checked():
 
     gc.collect()
     region.close()
-
-
-@pytest.mark.parametrize("text,value", [
-    ("4G", 1 << 32), ("3GiB", 3 << 30), ("2048M", 2 << 30), ("0xC0000000", 0xC0000000),
-    ("1073741824", 1 << 30), ("64k", 64 << 10),
-])
-def test_parse_size_c_and_python_agree(text, value):
-    assert parse_size(text) == value
-    out = ffi.new("uint64_t *")
-    assert lib.glc_parse_size(text.encode(), out) == 0
-    assert out[0] == value
-
-
-@pytest.mark.parametrize("text", ["", "G", "4X", "-1", "4GG", "0x"])
-def test_parse_size_rejects(text):
-    with pytest.raises(ValueError):
-        parse_size(text)
-    out = ffi.new("uint64_t *")
-    assert lib.glc_parse_size(text.encode(), out) < 0

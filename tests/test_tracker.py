@@ -1020,7 +1020,8 @@ def helper_so(tmp_path_factory):
     d = tmp_path_factory.mktemp("segv_helper")
     (d / "helper.c").write_text(HELPER_C)
     native = os.path.join(ROOT, "glcoherent", "native")
-    srcs = sorted(glob.glob(os.path.join(native, "track", "*.c")))
+    srcs = sorted(glob.glob(os.path.join(native, "track", "*.c")) +
+                  glob.glob(os.path.join(native, "base", "*.c")))
     out = d / "libhelper.so"
     subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-fPIC", "-shared",
                     "-fvisibility=hidden", "-I", native, str(d / "helper.c"), *srcs,

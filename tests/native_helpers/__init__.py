@@ -22,8 +22,9 @@ _loaded = None
 
 
 def _inputs():
-    track = os.path.join(ROOT, "glcoherent", "native", "track")
-    return sorted(glob.glob(os.path.join(track, "*.[ch]")) +
+    native = os.path.join(ROOT, "glcoherent", "native")
+    return sorted(glob.glob(os.path.join(native, "base", "*.[ch]")) +
+                  glob.glob(os.path.join(native, "track", "*.[ch]")) +
                   glob.glob(os.path.join(HERE, "helpers.*")) +
                   [os.path.join(ROOT, "glcoherent", "native", "cdef", "tracker.cdef"),
                    os.path.join(ROOT, "setup_flags.py"),
@@ -43,7 +44,7 @@ def _builder():
         MODULE,
         [cdef("tracker"), os.path.join(HERE, "helpers.cdef")],
         ["track/tracker.h", "helpers.h"],
-        [os.path.join(ROOT, p) for p in layer_sources("track")] +
+        [os.path.join(ROOT, p) for p in layer_sources("base", "track")] +
         [os.path.join(HERE, "helpers.c")],
         include_dirs=[HERE],
         native_dir=NATIVE,

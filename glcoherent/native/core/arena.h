@@ -49,7 +49,4 @@ uintptr_t glc_arena_low(const glc_arena *a);
 uintptr_t glc_arena_high(const glc_arena *a);
 void glc_arena_get_stats(glc_arena *a, glc_arena_stats *out);
 
-/* Parse "4G", "3GiB", "2048M", "0xC0000000", "1073741824". Returns 0 or -EINVAL. */
-int glc_parse_size(const char *text, uint64_t *out);
-
 #endif

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "gl/group.h"
 #include "gl/program.h"
 #include "gl/vertex.h"
@@ -53,8 +54,7 @@ static uint64_t config_limit(const glcoherent_config *cfg, int *bad)
     const char *e = getenv("GLCOHERENT_LIMIT");
     uint64_t v;
     if (e && *e) {
-        /* Same accepted range as the Python front door (glcoherent/_config.py). */
-        if (glc_parse_size(e, &v) == 0 && v >= ((uint64_t)1 << 20) && v <= ((uint64_t)1 << 32))
+        if (glc_parse_limit(e, &v) == 0)
             return v;
         *bad = 1;
     }
@@ -100,8 +100,7 @@ int glc_instance_create(const glcoherent_config *cfg, glcoherent_instance **out)
     pthread_mutex_init(&inst->lock, NULL);
     pthread_mutex_init(&inst->spare_lock, NULL);
     glc_completion_init(&inst->completion);
-    const char *thread_env = getenv("GLCOHERENT_COMPLETION_THREAD");
-    if (thread_env && !strcmp(thread_env, "0"))
+    if (!glc_env_flag("GLCOHERENT_COMPLETION_THREAD", 1))
         inst->completion.stop = 1; /* results then arrive at GL calls only */
 
     int bad_limit;

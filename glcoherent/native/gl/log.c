@@ -1,6 +1,7 @@
 /* gl/log.c [GL layer] - log lines of an instance: to its log callback, else to stderr from the
  * level GLCOHERENT_LOG names (default: warnings and up). See glc_log in gl/layer.h. */
 #include "gl/layer.h"
+#include "base/config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,18 +10,9 @@
 
 static int env_log_level(void)
 {
-    const char *e = getenv("GLCOHERENT_LOG");
-    if (!e || !*e)
-        return GLCOHERENT_LOG_WARNING;
-    if (!strcasecmp(e, "debug"))
-        return GLCOHERENT_LOG_DEBUG;
-    if (!strcasecmp(e, "info"))
-        return GLCOHERENT_LOG_INFO;
-    if (!strcasecmp(e, "warning") || !strcasecmp(e, "warn"))
-        return GLCOHERENT_LOG_WARNING;
-    if (!strcasecmp(e, "error"))
-        return GLCOHERENT_LOG_ERROR;
-    return GLCOHERENT_LOG_WARNING;
+    int level;
+    return glc_parse_log_level(getenv("GLCOHERENT_LOG"), &level) == 0 ? level
+                                                                      : GLCOHERENT_LOG_WARNING;
 }
 
 int glc_log_min(const glcoherent_config *cfg)

@@ -49,6 +49,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "preload/preload.h"
 #include "gl/wrap.h"
 #include "api/glcoherent.h"
@@ -663,13 +664,6 @@ glcoherent_instance *glcoherent_preload_instance(void)
 
 /* ---- statistics at exit (stats.c), constructor -------------------------------------------------------------- */
 
-static int env_on(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") && strcasecmp(v, "false") && strcasecmp(v, "no") &&
-           strcasecmp(v, "off");
-}
-
 static atomic_int stats_printed;
 
 /* The stats line at exit. Runs as an atexit handler registered by the constructor, so before
@@ -678,7 +672,7 @@ static atomic_int stats_printed;
 static void print_stats_at_exit(void)
 {
     glcoherent_instance *inst = LOAD(g_inst);
-    if (!inst || !env_on("GLCOHERENT_STATS") ||
+    if (!inst || !glc_env_flag("GLCOHERENT_STATS", 0) ||
         atomic_exchange_explicit(&stats_printed, 1, memory_order_acq_rel))
         return;
     glc_preload_print_stats(inst);

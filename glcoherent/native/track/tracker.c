@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "track/sigsegv.h"
 #include "track/backend.h"
 
@@ -81,8 +82,7 @@ static void mprotect_probe_once(void)
 
 static int env_disables_uffd(void)
 {
-    const char *v = getenv("GLCOHERENT_DISABLE_UFFD");
-    return v && *v && !(v[0] == '0' && v[1] == 0);
+    return glc_env_flag("GLCOHERENT_DISABLE_UFFD", 0);
 }
 
 int glc_tracker_available(glc_tracker_kind kind)
