@@ -16,7 +16,7 @@ import numpy as np
 
 from ._config import TRACKERS, resolve_limit, resolve_tracker
 from ._ext import ffi, lib
-from .errors import NativeError, OutOfLowMemory, TrackerUnavailable
+from .errors import ConfigError, NativeError, OutOfLowMemory, TrackerUnavailable
 
 log = logging.getLogger("glcoherent")
 
@@ -91,14 +91,16 @@ class Arena:
         return int(lib.glc_arena_high(self._ptr))
 
     def alloc(self, size: int) -> int:
-        """Reserve size bytes (PROT_NONE); returns the address. MemoryError when exhausted."""
-        err = ffi.new("int *")
-        p = lib.glc_arena_alloc(self._ptr, size, err)
-        if p == ffi.NULL:
-            code = -err[0] or errno.ENOMEM
+        """Reserve size bytes (PROT_NONE); returns the address. OutOfLowMemory (a MemoryError)
+        when the arena cannot give them; ConfigError (a ValueError) for size 0."""
+        out = ffi.new("void **")
+        rc = lib.glc_arena_alloc(self._ptr, size, out)
+        if rc == -errno.EINVAL:
+            raise ConfigError(f"cannot reserve {size} bytes: the size must be positive")
+        if rc:
             raise OutOfLowMemory(f"low arena [0x{self.low:x}, 0x{self.high:x}) cannot give "
-                              f"{size} bytes: {os.strerror(code)}")
-        return int(ffi.cast("uintptr_t", p))
+                                 f"{size} bytes: {os.strerror(-rc)}")
+        return int(ffi.cast("uintptr_t", out[0]))
 
     def free(self, addr: int, size: int) -> None:
         lib.glc_arena_free(self._ptr, ffi.cast("void *", addr), size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import mmap
 import threading
 
@@ -94,9 +95,11 @@ def test_exhaustion_is_an_error_not_a_crash():
 
 def test_zero_and_oversized_requests():
     with Arena(limit="8M") as a:
-        err = ffi.new("int *")
-        assert lib.glc_arena_alloc(a._ptr, 0, err) == ffi.NULL
-        assert err[0] < 0
+        out = ffi.new("void **")
+        assert lib.glc_arena_alloc(a._ptr, 0, out) == -errno.EINVAL and out[0] == ffi.NULL
+        assert lib.glc_arena_alloc(a._ptr, 1 << 40, out) == -errno.ENOMEM and out[0] == ffi.NULL
+        with pytest.raises(ValueError):
+            a.alloc(0)
         with pytest.raises(MemoryError):
             a.alloc(1 << 40)
 

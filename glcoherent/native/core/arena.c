@@ -243,18 +243,16 @@ static void *take_free(glc_arena *a, size_t size)
     return NULL;
 }
 
-void *glc_arena_alloc(glc_arena *a, size_t size, int *err)
+int glc_arena_alloc(glc_arena *a, size_t size, void **out)
 {
-    if (err)
-        *err = 0;
-    if (size == 0 || size > a->high - a->low) {
-        if (err)
-            *err = size ? -ENOMEM : -EINVAL;
+    *out = NULL;
+    if (size == 0)
+        return -EINVAL;
+    if (size > a->high - a->low) {
         pthread_mutex_lock(&a->lock);
-        if (size)
-            a->stats.failures++;
+        a->stats.failures++;
         pthread_mutex_unlock(&a->lock);
-        return NULL;
+        return -ENOMEM;
     }
     size = (size + a->page - 1) & ~(a->page - 1);
     pthread_mutex_lock(&a->lock);
@@ -282,11 +280,10 @@ void *glc_arena_alloc(glc_arena *a, size_t size, int *err)
             a->stats.highest_end = (uintptr_t)p + size;
     } else {
         a->stats.failures++;
-        if (err)
-            *err = -ENOMEM;
     }
     pthread_mutex_unlock(&a->lock);
-    return p;
+    *out = p;
+    return p ? 0 : -ENOMEM;
 }
 
 void glc_arena_free(glc_arena *a, void *addr, size_t size)

@@ -40,9 +40,10 @@ int glc_arena_create(glc_arena **out, uintptr_t low, uintptr_t high);
 void glc_arena_destroy(glc_arena *a);
 void glc_arena_set_host_allocator(glc_arena *a, glc_host_alloc_fn alloc, glc_host_free_fn free_fn,
                                   void *user);
-/* Page-aligned range of at least size bytes, reserved PROT_NONE (or whatever the host gives),
- * lying in [low, high). NULL on exhaustion (errno-style code in *err if err != NULL). */
-void *glc_arena_alloc(glc_arena *a, size_t size, int *err);
+/* A page-aligned range of at least size bytes, reserved PROT_NONE (or whatever the host
+ * gives), lying in [low, high), in *out. 0; -EINVAL for size 0; -ENOMEM when the arena cannot
+ * give it (*out is NULL then). */
+int glc_arena_alloc(glc_arena *a, size_t size, void **out);
 /* Return a range from glc_arena_alloc (same size). The range is re-reserved PROT_NONE. */
 void glc_arena_free(glc_arena *a, void *addr, size_t size);
 uintptr_t glc_arena_low(const glc_arena *a);
