@@ -53,13 +53,13 @@ static const glcoherent_api_1 api_1 = {
 GLCOHERENT_EXPORT int glcoherent_get_api(int version, const void **out)
 {
     if (!out)
-        return -1;
+        return -EINVAL;
     if (version == GLCOHERENT_API_VERSION_1) {
         *out = &api_1;
         return 0;
     }
     *out = NULL;
-    return -1;
+    return -EINVAL;
 }
 
 /* ---- built-in loader ------------------------------------------------------------------------ */

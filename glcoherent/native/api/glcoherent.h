@@ -149,7 +149,8 @@ typedef struct glcoherent_api_1 {
     int (*prepare_kernel_write)(glcoherent_instance *inst, void *addr, size_t len);
 } glcoherent_api_1;
 
-/* Fills *out with the API table of that version. Returns 0, or -1 for an unknown version. */
+/* Fills *out with the API table of that version. Returns 0, or -EINVAL for an unknown version
+ * or a NULL out. */
 GLCOHERENT_EXPORT int glcoherent_get_api(int version, const void **out);
 
 #ifdef __cplusplus

@@ -61,16 +61,27 @@ void glc_dispatch_init(glc_dispatch *d, void *(*get_proc)(void *, const char *),
                               memory_order_release);
 }
 
+/* The driver's function for slot i, stored in the slot, or NULL. */
+static void *find(glc_dispatch *d, unsigned i)
+{
+    void *p = d->get_proc ? d->get_proc(d->get_proc_user, slot_names[i]) : NULL;
+    if (p) /* racing threads store the same pointer */
+        atomic_store_explicit(glc_dispatch_slot(d, i), p, memory_order_release);
+    return p;
+}
+
+int glc_dispatch_has(glc_dispatch *d, unsigned i)
+{
+    return i < GLC_FN_COUNT && find(d, i) != NULL;
+}
+
 void *glc_dispatch_resolve(glc_dispatch *d, unsigned i)
 {
     if (i >= GLC_FN_COUNT)
         return NOOP;
-    void *p = d->get_proc ? d->get_proc(d->get_proc_user, slot_names[i]) : NULL;
-    if (p) {
-        /* Racing threads store the same pointer. */
-        atomic_store_explicit(glc_dispatch_slot(d, i), p, memory_order_release);
+    void *p = find(d, i);
+    if (p)
         return p;
-    }
     if (!atomic_exchange_explicit(&d->missing_logged[i], 1, memory_order_acq_rel))
         glc_log(d->inst, GLC_LOG_ERROR,
                 "%s: the driver has no such function (no GL, EGL or GLX library loaded yet, "

@@ -60,9 +60,18 @@ void glc_dispatch_init(glc_dispatch *d, void *(*get_proc)(void *, const char *),
                        glcoherent_instance *inst);
 /* Resolve slot `index` again: the driver's function (stored in the slot) or the no-op. */
 void *glc_dispatch_resolve(glc_dispatch *d, unsigned index);
+/* 1 if the driver has the function of slot `index` (resolving it now if needed), else 0;
+ * logs nothing. */
+int glc_dispatch_has(glc_dispatch *d, unsigned index);
 /* Name of slot i and the slot itself (i < GLC_FN_COUNT). */
 const char *glc_dispatch_name(unsigned i);
 glc_slot *glc_dispatch_slot(glc_dispatch *d, unsigned i);
+
+/* Whether the driver has `name`: GLC_FN is never NULL, so choosing between entry points (core
+ * or EXT, DSA or bind-to-edit) asks this instead. */
+#define GLC_HAS(d, name) \
+    (atomic_load_explicit(&(d)->name, memory_order_acquire) != NULL || \
+     glc_dispatch_has((d), GLC_FN_##name))
 
 /* The function to call for `name` in table d: never NULL. (Slots are filled once and only
  * emptied after a dlclose, so the two loads of a filled slot agree.) */

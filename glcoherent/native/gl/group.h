@@ -1,11 +1,14 @@
 /* gl/group.h [GL layer] - the records of a share group: its mapped buffers, the names bound
- * where shaders may write, the fences it waits on. Private to gl/ (layer.c keeps them, stats.c
- * reads them). The group's mutex guards everything but the counters marked as read without it.
+ * where shaders may write, the fences it waits on, and the functions over them that the files
+ * of gl/ share (group.c keeps the records, layer.c, maps.c, sync.c and stats.c use them).
+ * Private to gl/. The group's mutex guards everything but the counters marked as read without
+ * it.
  */
 #ifndef GLC_GL_GROUP_H
 #define GLC_GL_GROUP_H
 
 #include <stdatomic.h>
+#include <sys/types.h> /* ssize_t */
 
 #include "gl/layer.h"
 
@@ -78,9 +81,60 @@ struct glc_group {
     size_t npolls, cappolls;
 };
 
+/* ---- gl/group.c: what the other files of gl/ share. "Group lock held" unless said. ---- */
+
+/* A new share group (one reference), or NULL; drop a reference (inst->lock held), freeing the
+ * group, its mappings and its records with the last one. */
+glc_group *glc_group_new(void);
+void glc_group_unref(glcoherent_instance *inst, glc_group *g);
+/* Context `ctx` is going away: its uncovered writes become "any context's" (they complete on
+ * their own; whichever sync point comes next may clear them). Takes the group lock. */
+void glc_group_forget_ctx(glc_group *g, uint64_t ctx);
+
 /* With the group lock held: a sync point made by context ctx at write sequence seq has
  * signalled: bring back the mappings whose pending writes it covers (see glc_writer) and drop
- * those writes (gl/layer.c; called by gl/sync.c). */
+ * those writes (called by gl/sync.c). */
 void glc_group_cover(glc_group *g, uint64_t ctx, uint64_t seq);
+
+/* Spare shadows of ordinary (non-persistent) maps, per instance (their own lock): one for
+ * length bytes at lead, or NULL; destroy them all (returns how many there were). */
+glc_shadow *glc_spare_take(glcoherent_instance *inst, size_t length, size_t lead);
+size_t glc_spare_drop(glcoherent_instance *inst);
+
+/* The group's mapping of buffer `name`, or NULL; unlink m and free it (its shadow goes to the
+ * spares or away). */
+glc_map *glc_find_map(glc_group *g, GLuint name);
+void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m);
+/* m's shadow is flushed (persistent, mapped for writing); m may receive GPU writes to bring
+ * back (persistent, bound where shaders may write it). */
+int glc_map_flushes(const glc_map *m);
+int glc_map_candidate(const glc_map *m);
+
+/* Name sets: index of name or -1; whether it is in; add name with [lo, hi) or widen its range
+ * (0, or -ENOMEM with the set unchanged); remove it. */
+ssize_t glc_set_find(const name_set *s, GLuint name);
+int glc_set_has(const name_set *s, GLuint name);
+int glc_set_add(name_set *s, GLuint name, int64_t lo, int64_t hi);
+void glc_set_remove(name_set *s, GLuint name);
+
+/* Before a command may write m: make flushes byte exact from now on. */
+void glc_prepare_write(glcoherent_instance *inst, glc_map *m);
+/* Context `ctx` issued a command that may write [offset, offset + size) of m's buffer (size < 0:
+ * anywhere in it). A write that misses the mapped range does not concern the shadow. Returns 1
+ * when m became pending (the completion thread is to be woken). */
+int glc_mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
+                     GLsizeiptr size);
+
+/* Flush m's shadow into the driver's mapping before `op`; every flushed shadow of the group.
+ * A failure (the tracker could not collect: the shadow's writes stay pending for the next
+ * flush) is logged once per mapping. */
+void glc_flush_map(glcoherent_instance *inst, glc_map *m, const char *op);
+void glc_flush_locked(glcoherent_instance *inst, glc_group *g, const char *op);
+
+/* ---- gl/layer.c ---- */
+
+/* Range flush of [lo, hi) of m's buffer (buffer offsets; clipped to the mapping). */
+void glc_flush_map_range(glcoherent_instance *inst, glc_map *m, int64_t lo, int64_t hi,
+                         const char *op);
 
 #endif

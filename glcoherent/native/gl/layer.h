@@ -196,8 +196,10 @@ void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeipt
  * (0: nothing left for the thread), or -ENOSYS/-EPERM when this process cannot read its own
  * memory that way (the thread then stops). */
 int glc_refresh_pending(glcoherent_instance *inst, void *scratch, size_t max_bytes);
-/* Queue an emulated error behind the driver's pending ones. */
+/* Queue an emulated error behind the driver's pending ones; move the driver's pending errors
+ * into the queue (before a query whose own error the application must not see). */
 void glc_push_error(glc_ctx *c, GLenum error);
+void glc_take_driver_errors(glc_ctx *c);
 GLenum glc_pop_error(glc_ctx *c);
 
 #endif

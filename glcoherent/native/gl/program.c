@@ -1,6 +1,7 @@
 /* gl/program.c [GL layer] - see program.h. */
 #include "gl/program.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,7 +65,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t sz)
     size_t c = *cap ? *cap * 2 : 16;
     void *nv = realloc(*v, c * sz);
     if (!nv)
-        return -1;
+        return -ENOMEM;
     *v = nv;
     *cap = c;
     return 0;

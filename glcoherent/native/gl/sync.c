@@ -76,7 +76,8 @@ void glc_readback_sync(glc_ctx *c)
     if (!LOAD(g->npending))
         return;
     glc_dispatch *gl = &c->inst->gl;
-    if (GLC_FN(gl, glFenceSync) && GLC_FN(gl, glClientWaitSync) && GLC_FN(gl, glDeleteSync)) {
+    if (GLC_HAS(gl, glFenceSync) && GLC_HAS(gl, glClientWaitSync) &&
+        GLC_HAS(gl, glDeleteSync)) {
         GLsync s = GLC_FN(gl, glFenceSync)(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
         if (s) {
             GLenum r;
@@ -85,7 +86,7 @@ void glc_readback_sync(glc_ctx *c)
             while (r == GL_TIMEOUT_EXPIRED);
             GLC_FN(gl, glDeleteSync)(s);
         }
-    } else if (GLC_FN(gl, glFinish)) {
+    } else if (GLC_HAS(gl, glFinish)) {
         GLC_FN(gl, glFinish)();
     }
     glc_sync_all(c);

@@ -531,16 +531,17 @@ static void APIENTRY w_glNamedBufferDataEXT(GLuint buffer, GLsizeiptr size, cons
 static GLboolean unmap_target(glc_ctx *c, GLuint name, GLenum target)
 {
     (void)name;
-    return GLC_FN(&c->inst->gl, glUnmapBuffer) ? GLC_FN(&c->inst->gl, glUnmapBuffer)(target) : GL_FALSE;
+    glc_dispatch *gl = &c->inst->gl;
+    return GLC_HAS(gl, glUnmapBuffer) ? GLC_FN(gl, glUnmapBuffer)(target) : GL_FALSE;
 }
 
 static GLboolean unmap_named(glc_ctx *c, GLuint name, GLenum target)
 {
     (void)target;
     glc_dispatch *gl = &c->inst->gl;
-    if (GLC_FN(gl, glUnmapNamedBuffer))
+    if (GLC_HAS(gl, glUnmapNamedBuffer))
         return GLC_FN(gl, glUnmapNamedBuffer)(name);
-    if (GLC_FN(gl, glUnmapNamedBufferEXT))
+    if (GLC_HAS(gl, glUnmapNamedBufferEXT))
         return GLC_FN(gl, glUnmapNamedBufferEXT)(name);
     return GL_FALSE;
 }
@@ -562,19 +563,19 @@ static GLsizeiptr buffer_size(glc_ctx *c, GLuint name, GLenum target)
     glc_dispatch *gl = &c->inst->gl;
     GLint64 size64 = 0;
     GLint size = 0;
-    if (target && GLC_FN(gl, glGetBufferParameteri64v)) {
+    if (target && GLC_HAS(gl, glGetBufferParameteri64v)) {
         GLC_FN(gl, glGetBufferParameteri64v)(target, GL_BUFFER_SIZE, &size64);
         return (GLsizeiptr)size64;
     }
-    if (!target && GLC_FN(gl, glGetNamedBufferParameteri64v)) {
+    if (!target && GLC_HAS(gl, glGetNamedBufferParameteri64v)) {
         GLC_FN(gl, glGetNamedBufferParameteri64v)(name, GL_BUFFER_SIZE, &size64);
         return (GLsizeiptr)size64;
     }
-    if (target && GLC_FN(gl, glGetBufferParameteriv))
+    if (target && GLC_HAS(gl, glGetBufferParameteriv))
         GLC_FN(gl, glGetBufferParameteriv)(target, GL_BUFFER_SIZE, &size);
-    else if (GLC_FN(gl, glGetNamedBufferParameteriv))
+    else if (GLC_HAS(gl, glGetNamedBufferParameteriv))
         GLC_FN(gl, glGetNamedBufferParameteriv)(name, GL_BUFFER_SIZE, &size);
-    else if (GLC_FN(gl, glGetNamedBufferParameterivEXT))
+    else if (GLC_HAS(gl, glGetNamedBufferParameterivEXT))
         GLC_FN(gl, glGetNamedBufferParameterivEXT)(name, GL_BUFFER_SIZE, &size);
     return size;
 }

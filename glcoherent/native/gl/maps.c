@@ -1,0 +1,360 @@
+/* gl/maps.c [GL layer] - mapped-buffer records (see gl/layer.h): a map gets a low shadow,
+ * unmap and glFlushMappedBufferRange send it down, storage changes and deletes drop it. */
+#include "gl/layer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "gl/group.h"
+#include "gl/program.h"
+#include "gl/vertex.h"
+
+static void atomic_max(_Atomic uint64_t *p, uint64_t v)
+{
+    uint64_t cur = atomic_load_explicit(p, memory_order_relaxed);
+    while (v > cur && !atomic_compare_exchange_weak_explicit(p, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed))
+        ;
+}
+
+int glc_gl_version(glc_ctx *c)
+{
+    if (!c->gl_version && GLC_HAS(&c->inst->gl, glGetString)) {
+        const char *v = (const char *)GLC_FN(&c->inst->gl, glGetString)(GL_VERSION);
+        int major = 0, minor = 0;
+        if (v) {
+            while (*v && (*v < '0' || *v > '9'))
+                v++;
+            sscanf(v, "%d.%d", &major, &minor);
+        }
+        c->gl_version = major * 10 + minor;
+        if (!c->gl_version)
+            c->gl_version = -1;
+    }
+    return c->gl_version;
+}
+
+/* Buffer targets, the query of what is bound there, and the GL version (x10) that has it. */
+static const struct {
+    GLenum target, binding;
+    int need;
+} bind_queries[] = {
+    {GL_ARRAY_BUFFER, GL_ARRAY_BUFFER_BINDING, 0},
+    {GL_ELEMENT_ARRAY_BUFFER, GL_ELEMENT_ARRAY_BUFFER_BINDING, 0},
+    {GL_PIXEL_PACK_BUFFER, GL_PIXEL_PACK_BUFFER_BINDING, 21},
+    {GL_PIXEL_UNPACK_BUFFER, GL_PIXEL_UNPACK_BUFFER_BINDING, 21},
+    {GL_UNIFORM_BUFFER, GL_UNIFORM_BUFFER_BINDING, 31},
+    {GL_TEXTURE_BUFFER, GL_TEXTURE_BUFFER_BINDING, 31},
+    {GL_TRANSFORM_FEEDBACK_BUFFER, GL_TRANSFORM_FEEDBACK_BUFFER_BINDING, 30},
+    {GL_COPY_READ_BUFFER, GL_COPY_READ_BUFFER_BINDING, 31},
+    {GL_COPY_WRITE_BUFFER, GL_COPY_WRITE_BUFFER_BINDING, 31},
+    {GL_DRAW_INDIRECT_BUFFER, GL_DRAW_INDIRECT_BUFFER_BINDING, 40},
+    {GL_SHADER_STORAGE_BUFFER, GL_SHADER_STORAGE_BUFFER_BINDING, 43},
+    {GL_DISPATCH_INDIRECT_BUFFER, GL_DISPATCH_INDIRECT_BUFFER_BINDING, 43},
+    {GL_ATOMIC_COUNTER_BUFFER, GL_ATOMIC_COUNTER_BUFFER_BINDING, 42},
+    {GL_QUERY_BUFFER, GL_QUERY_BUFFER_BINDING, 44},
+    {GL_PARAMETER_BUFFER, GL_PARAMETER_BUFFER_BINDING, 46},
+};
+
+GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
+{
+    unsigned k = 0;
+    while (k < sizeof bind_queries / sizeof bind_queries[0] && bind_queries[k].target != target)
+        k++;
+    if (k == sizeof bind_queries / sizeof bind_queries[0])
+        return 0;
+    GLenum binding = bind_queries[k].binding;
+    int need = bind_queries[k].need;
+    glc_dispatch *gl = &c->inst->gl;
+    GLint v = 0;
+    if (!GLC_HAS(gl, glGetIntegerv))
+        return 0;
+    if (need && glc_gl_version(c) < need && glc_gl_version(c) > 0) {
+        /* Older than the version that made the target core, but an extension may provide it
+         * (ARB_indirect_parameters' PARAMETER_BUFFER in 4.5, ARB_query_buffer_object in 4.3,
+         * ES 3.1 SSBOs): query it anyway, without letting a possible INVALID_ENUM reach the
+         * application. Errors the driver already holds move into our queue first, so the order
+         * the application sees stays the same. A buffer recorded under name 0 would never be
+         * found again (delete, unmap, writes), so guessing is not an option. */
+        if (!GLC_HAS(gl, glGetError))
+            return 0;
+        glc_take_driver_errors(c);
+        GLC_FN(gl, glGetIntegerv)(binding, &v);
+        int failed = 0;
+        for (int i = 0; i < 16 && GLC_FN(gl, glGetError)() != GL_NO_ERROR; i++)
+            failed = 1;
+        return failed ? 0 : (GLuint)v;
+    }
+    GLC_FN(gl, glGetIntegerv)(binding, &v);
+    return (GLuint)v;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* Map-time copy-in. A fresh shadow reads as zeros, so runs of zero pages in the buffer (new
+ * storage, mostly) are only read, never written: no shadow page gets populated for them. */
+static void load_nonzero(glc_shadow *sh, const uint8_t *src, size_t len)
+{
+    const size_t chunk = 4096;
+    size_t run = 0, i = 0;
+    for (; i < len; i += chunk) {
+        size_t n = len - i < chunk ? len - i : chunk;
+        if (all_zero(src + i, n)) {
+            if (i > run)
+                glc_shadow_load(sh, run, src + run, i - run);
+            run = i + n;
+        }
+    }
+    if (len > run)
+        glc_shadow_load(sh, run, src + run, len - run);
+}
+
+/* Group lock held: add m to the group's mappings. 0, or -ENOMEM. */
+static int group_add_map(glc_group *g, glc_map *m)
+{
+    if (g->nmaps == g->capmaps) {
+        size_t cap = g->capmaps ? g->capmaps * 2 : 16;
+        glc_map **v = realloc(g->maps, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        g->maps = v;
+        g->capmaps = cap;
+    }
+    g->maps[g->nmaps++] = m;
+    if (glc_map_flushes(m))
+        STORE(g->nflush, g->nflush + 1);
+    if (glc_map_candidate(m))
+        STORE(g->ncand, g->ncand + 1);
+    return 0;
+}
+
+void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsizeiptr length,
+                      GLbitfield access, GLboolean (*unmap)(glc_ctx *, GLuint, GLenum),
+                      GLenum target)
+{
+    glcoherent_instance *inst = c->inst;
+    if (!ptr || length <= 0)
+        return ptr;
+    int persistent = (access & GL_MAP_PERSISTENT_BIT) != 0;
+    ADD(inst->maps, 1);
+    if (persistent)
+        ADD(inst->persistent_maps, 1);
+    if ((uint64_t)(uintptr_t)ptr + (uint64_t)length <= inst->limit) {
+        atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)ptr + (uint64_t)length);
+        return ptr; /* already low enough */
+    }
+    size_t page = glc_page_size();
+    glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
+    glc_shadow *sh = persistent ? NULL : glc_spare_take(inst, (size_t)length, (size_t)offset % page);
+    int reused = sh != NULL;
+    int rc = reused ? 0 : glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
+                                            (size_t)offset % page, &sh);
+    if (rc == -ENOMEM && glc_spare_drop(inst)) /* low memory held by spares: give it back, retry */
+        rc = glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
+                               (size_t)offset % page, &sh);
+    if (rc) {
+        unmap(c, name, target);
+        ADD(inst->oom, 1);
+        glc_log(inst, GLC_LOG_ERROR,
+                "out of low memory: cannot map %lld bytes of buffer %u below 0x%llx (%s); "
+                "GL_OUT_OF_MEMORY",
+                (long long)length, name, (unsigned long long)inst->limit, strerror(-rc));
+        glc_push_error(c, GL_OUT_OF_MEMORY);
+        return NULL;
+    }
+    int unloaded = (access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)) != 0;
+    if (!unloaded && reused)
+        glc_shadow_load(sh, 0, ptr, (size_t)length); /* (not zero: it held another map) */
+    else if (!unloaded)
+        load_nonzero(sh, ptr, (size_t)length);
+    glc_map *m = calloc(1, sizeof *m);
+    if (!m) {
+        glc_shadow_destroy(sh);
+        unmap(c, name, target);
+        glc_push_error(c, GL_OUT_OF_MEMORY);
+        return NULL;
+    }
+    m->name = name;
+    m->shadow = sh;
+    m->driver = ptr;
+    m->client = glc_shadow_client(sh);
+    m->offset = offset;
+    m->length = length;
+    m->access = access;
+    m->persistent = persistent;
+    m->unloaded = unloaded;
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    /* A stale record (name reused after a delete we did not see) goes first. */
+    glc_map *old = glc_find_map(g, name);
+    if (old)
+        glc_remove_map(inst, g, old);
+    m->gpu_writable = glc_set_has(&g->writable, name);
+    if (group_add_map(g, m) != 0) {
+        pthread_mutex_unlock(&g->lock);
+        glc_shadow_destroy(sh);
+        free(m);
+        unmap(c, name, target);
+        glc_push_error(c, GL_OUT_OF_MEMORY);
+        return NULL;
+    }
+    pthread_mutex_unlock(&g->lock);
+    ADD(inst->shadowed_maps, 1);
+    atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)m->client + (uint64_t)length);
+    glc_log(inst, GLC_LOG_DEBUG,
+            "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)", name,
+            persistent ? "persistent" : "plain", (long long)length, (long long)offset,
+            m->client, ptr);
+    return m->client;
+}
+
+void glc_before_unmap(glc_ctx *c, GLuint name)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = glc_find_map(g, name);
+    if (m && (m->access & GL_MAP_WRITE_BIT)) {
+        if (m->persistent || !(m->access & GL_MAP_FLUSH_EXPLICIT_BIT))
+            glc_flush_map(c->inst, m, "unmap");
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_map_dropped(glc_ctx *c, GLuint name)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = glc_find_map(g, name);
+    if (m)
+        glc_remove_map(c->inst, g, m);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr length)
+{
+    glc_group *g = c->group;
+    if (!LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    glc_map *m = glc_find_map(g, name);
+    if (m && (m->access & GL_MAP_WRITE_BIT)) {
+        if (m->persistent) {
+            /* Only the flushed bytes: a sub-allocating client (wined3d) flushes its slice of a
+             * 64 MiB chunk per map; the rest of the shadow waits for the command that reads it.
+             * offset is relative to the mapping; a bad range is the driver's error to give. */
+            if (offset >= 0 && length > 0)
+                glc_flush_map_range(c->inst, m, (int64_t)m->offset + offset,
+                                (int64_t)m->offset + offset + length, "glFlushMappedBufferRange");
+        } else if (offset >= 0 && length > 0 && offset < m->length) {
+            if (length > m->length - offset)
+                length = m->length - offset;
+            memcpy(m->driver + offset, m->client + offset, (size_t)length);
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void *glc_client_pointer(glc_ctx *c, void *driver_ptr)
+{
+    glc_group *g = c->group;
+    if (!driver_ptr || !LOAD(g->nmaps))
+        return driver_ptr;
+    void *r = driver_ptr;
+    pthread_mutex_lock(&g->lock);
+    for (size_t i = 0; i < g->nmaps; i++)
+        if (g->maps[i]->driver == driver_ptr) {
+            r = g->maps[i]->client;
+            break;
+        }
+    pthread_mutex_unlock(&g->lock);
+    return r;
+}
+
+void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target)
+{
+    glc_group *g = c->group;
+    if (!name || !LOAD(g->nmaps))
+        return;
+    pthread_mutex_lock(&g->lock);
+    int have = glc_find_map(g, name) != NULL;
+    pthread_mutex_unlock(&g->lock);
+    if (!have)
+        return;
+    GLint mapped = 0;
+    glc_dispatch *gl = &c->inst->gl;
+    if (target && GLC_HAS(gl, glGetBufferParameteriv))
+        GLC_FN(gl, glGetBufferParameteriv)(target, GL_BUFFER_MAPPED, &mapped);
+    else if (GLC_HAS(gl, glGetNamedBufferParameteriv))
+        GLC_FN(gl, glGetNamedBufferParameteriv)(name, GL_BUFFER_MAPPED, &mapped);
+    else if (GLC_HAS(gl, glGetNamedBufferParameterivEXT))
+        GLC_FN(gl, glGetNamedBufferParameterivEXT)(name, GL_BUFFER_MAPPED, &mapped);
+    else
+        mapped = 1;
+    if (!mapped)
+        glc_map_dropped(c, name);
+}
+
+void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
+{
+    glc_group *g = c->group;
+    if (n <= 0 || !names)
+        return;
+    pthread_mutex_lock(&g->lock);
+    for (GLsizei i = 0; i < n; i++) {
+        glc_map *m = names[i] ? glc_find_map(g, names[i]) : NULL;
+        if (m)
+            glc_remove_map(c->inst, g, m);
+        glc_set_remove(&g->writable, names[i]);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
+{
+    if (!name)
+        return;
+    int64_t lo = offset > 0 ? offset : 0;
+    int64_t hi = size < 0 || offset < 0 ? INT64_MAX : lo + size;
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    int known = glc_set_has(&g->writable, name);
+    if (glc_set_add(&g->writable, name, lo, hi) != 0) {
+        /* No memory for the record: shader writes through this binding cannot be brought
+         * back (said here, once per binding call). */
+        glc_log(c->inst, GLC_LOG_ERROR, "buffer %u: no memory to record a shader-writable "
+                "binding; GPU writes to it may not reach its mapping", name);
+    } else if (!known) {
+        glc_log(c->inst, GLC_LOG_DEBUG, "buffer %u: bound where shaders may write it", name);
+        glc_map *m = glc_find_map(g, name);
+        if (m && !m->gpu_writable) {
+            int was = glc_map_candidate(m);
+            m->gpu_writable = 1;
+            if (!was && glc_map_candidate(m))
+                STORE(g->ncand, g->ncand + 1);
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
