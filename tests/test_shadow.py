@@ -355,9 +355,9 @@ def test_auto_stream_and_tiny_writers(arena):
 
 
 @needs_uffd
-def test_small_auto_shadow_goes_to_copy_when_scanned_whole(arena):
+def test_small_auto_shadow_goes_to_whole_copy_when_scanned_whole(arena):
     """A small shadow written at scattered places before every flush: signals would cost more
-    than scanning, scanning more than copying it whole: it ends up in copy mode."""
+    than scanning, scanning more than copying it whole: it ends up in whole-copy mode."""
     n = 4 * PAGE_SIZE
     with Shadow(arena, n, "auto") as s:
         dst = np.zeros(n, np.uint8)

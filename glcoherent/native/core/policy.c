@@ -30,29 +30,29 @@ glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region
         return GLC_POLICY_STAY;
     if (!region) {
         /* Copy mode: after the probe period, track again and measure. */
-        unsigned len = p->copy_len ? p->copy_len : GLC_SHADOW_COPY_PROBE;
-        return ++p->copy_flushes >= len ? GLC_POLICY_TO_TRACKED : GLC_POLICY_STAY;
+        unsigned len = p->whole_len ? p->whole_len : GLC_SHADOW_WHOLE_PROBE;
+        return ++p->whole_flushes >= len ? GLC_POLICY_TO_TRACKED : GLC_POLICY_STAY;
     }
     p->tracked_flushes++;
     p->hot_flushes = dirty_pages * 2 > total_pages ? p->hot_flushes + 1 : 0;
     /* A small shadow that the tracker scans whole anyway (scattered, frequent writes) is
      * cheaper to copy whole. */
-    int small_whole = map_len <= GLC_SHADOW_SMALL_COPY_BYTES && glc_region_scans_whole(region);
+    int small_whole = map_len <= GLC_SHADOW_SMALL_WHOLE_BYTES && glc_region_scans_whole(region);
     if (p->hot_flushes < GLC_SHADOW_HOT_FLUSHES && !small_whole)
         return GLC_POLICY_STAY;
-    p->copy_flushes = 0;
-    /* Back in copy mode soon after a probe: probe half as often (up to a limit). */
-    if (p->copy_len && p->tracked_flushes < GLC_SHADOW_HOT_FLUSHES * 4)
-        p->copy_len = p->copy_len * 2 > GLC_SHADOW_COPY_PROBE_MAX ? GLC_SHADOW_COPY_PROBE_MAX
-                                                                  : p->copy_len * 2;
+    p->whole_flushes = 0;
+    /* Back in whole-copy mode soon after a probe: probe half as often (up to a limit). */
+    if (p->whole_len && p->tracked_flushes < GLC_SHADOW_HOT_FLUSHES * 4)
+        p->whole_len = p->whole_len * 2 > GLC_SHADOW_WHOLE_PROBE_MAX ? GLC_SHADOW_WHOLE_PROBE_MAX
+                                                                  : p->whole_len * 2;
     else
-        p->copy_len = GLC_SHADOW_COPY_PROBE;
-    return GLC_POLICY_TO_COPY;
+        p->whole_len = GLC_SHADOW_WHOLE_PROBE;
+    return GLC_POLICY_TO_WHOLE;
 }
 
 int glc_policy_range_blind(const glc_policy *p, const glc_region *region, size_t len)
 {
-    if (!region || glc_region_kind(region) == GLC_TRACKER_COPY)
+    if (!region)
         return 1;
     return p->kind == GLC_POLICY_ADAPTIVE && len <= GLC_POLICY_BLIND_BYTES;
 }

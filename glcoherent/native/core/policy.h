@@ -28,12 +28,12 @@
  * dirty send a tracked shadow to whole copy (no faults, no scans). */
 #define GLC_SHADOW_HOT_FLUSHES 3
 /* Copy mode lasts this many flushes, then the shadow is tracked again to measure. */
-#define GLC_SHADOW_COPY_PROBE 64
-/* ... doubling up to this while probes end in copy mode again within a few flushes. */
-#define GLC_SHADOW_COPY_PROBE_MAX 4096
-/* Adaptive shadows up to this size go to copy mode as soon as their tracker scans them whole
+#define GLC_SHADOW_WHOLE_PROBE 64
+/* ... doubling up to this while probes end in whole-copy mode again within a few flushes. */
+#define GLC_SHADOW_WHOLE_PROBE_MAX 4096
+/* Adaptive shadows up to this size go to whole-copy mode as soon as their tracker scans them whole
  * (a whole copy of 64 KiB, ~0.6 us, is cheaper than a scan). */
-#define GLC_SHADOW_SMALL_COPY_BYTES (64u * 1024u)
+#define GLC_SHADOW_SMALL_WHOLE_BYTES (64u * 1024u)
 
 /* Range flushes (what one command may read, gl/): up to this many bytes an adaptive shadow
  * copies them blindly instead of looking for dirty pages among them (a PAGEMAP_SCAN costs about
@@ -60,8 +60,8 @@ glc_policy_kind glc_policy_for(glc_tracker_kind kind);
 typedef struct glc_policy {
     glc_policy_kind kind;
     unsigned hot_flushes;     /* consecutive flushes with > half the pages dirty */
-    unsigned copy_flushes;    /* flushes since entering copy mode */
-    unsigned copy_len;        /* flushes to stay in copy mode (0: GLC_SHADOW_COPY_PROBE) */
+    unsigned whole_flushes;    /* flushes since entering whole-copy mode */
+    unsigned whole_len;        /* flushes to stay in whole-copy mode (0: GLC_SHADOW_WHOLE_PROBE) */
     unsigned tracked_flushes; /* flushes since tracking (re)started */
 } glc_policy;
 
@@ -69,16 +69,16 @@ void glc_policy_init(glc_policy *p, glc_tracker_kind kind);
 
 typedef enum glc_policy_action {
     GLC_POLICY_STAY = 0,       /* keep the current mode */
-    GLC_POLICY_TO_COPY = 1,    /* drop the region: copy the shadow whole at every flush */
+    GLC_POLICY_TO_WHOLE = 1,    /* drop the region: copy the shadow whole at every flush */
     GLC_POLICY_TO_TRACKED = 2, /* create a region again (the shadow was just flushed whole) */
 } glc_policy_action;
 
 /* After a flush of a shadow of map_len bytes that found dirty_pages of its total_pages dirty;
- * region: its tracked region, NULL in copy mode. */
+ * region: its tracked region, NULL in whole-copy mode. */
 glc_policy_action glc_policy_after_flush(glc_policy *p, const glc_region *region, size_t map_len,
                                          size_t dirty_pages, size_t total_pages);
 
-/* A range flush of len bytes on a shadow tracked by region (NULL: copy mode): 1 to copy the
+/* A range flush of len bytes on a shadow tracked by region (NULL: whole-copy mode): 1 to copy the
  * bytes blindly, 0 to collect the dirty pages among them. Copy mode and the copy backend copy
  * (they track nothing); a named tracker always looks (fixed policy); the adaptive policy copies
  * up to GLC_POLICY_BLIND_BYTES. */

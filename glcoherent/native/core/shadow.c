@@ -20,7 +20,7 @@ struct glc_shadow {
     size_t map_len;           /* pages * page size */
     size_t lead, length;
     size_t page;
-    glc_region *region;       /* NULL in copy mode */
+    glc_region *region;       /* NULL in whole-copy mode */
     uint8_t *ref;             /* reference copy of the data range, merge mode only */
     glc_shadow_stats st;
     glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
@@ -183,7 +183,9 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
     if (!s)
         return -ENOMEM;
     s->arena = arena;
-    s->tracker = tracker;
+    /* A tracker on the copy backend would report every page at every collect: that is
+     * whole-copy mode, done without a region. */
+    s->tracker = tracker && glc_tracker_kind_of(tracker) != GLC_TRACKER_COPY ? tracker : NULL;
     glc_policy_init(&s->policy, kind);
     s->page = page;
     s->lead = lead;
@@ -202,10 +204,9 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
         close(fd);
         goto fail;
     }
-    int aerr = 0;
-    void *low = glc_arena_alloc(arena, s->map_len, &aerr);
-    if (!low) {
-        rc = aerr ? aerr : -ENOMEM;
+    void *low;
+    rc = glc_arena_alloc(arena, s->map_len, &low);
+    if (rc) {
         close(fd);
         goto fail;
     }
@@ -228,7 +229,7 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
     madvise(s->client_base, s->map_len, MADV_NOHUGEPAGE);
     madvise(s->internal_base, s->map_len, MADV_NOHUGEPAGE);
 
-    if (kind != GLC_TRACKER_COPY && tracker) {
+    if (kind != GLC_TRACKER_COPY && s->tracker) {
         rc = make_region(s);
         if (rc) {
             munmap(s->internal_base, s->map_len);
@@ -362,10 +363,10 @@ static void drop_region(glc_shadow *s)
 static void after_flush(glc_shadow *s, size_t dirty_pages)
 {
     if (!s->tracker)
-        return; /* nothing to track with: copy mode for life */
+        return; /* nothing to track with: whole-copy mode for life */
     switch (glc_policy_after_flush(&s->policy, s->region, s->map_len, dirty_pages,
                                    s->map_len / s->page)) {
-    case GLC_POLICY_TO_COPY:
+    case GLC_POLICY_TO_WHOLE:
         drop_region(s);
         s->st.mode_switches++;
         break;
@@ -433,8 +434,8 @@ int glc_shadow_enable_merge(glc_shadow *s, void *dst)
 {
     if (s->ref)
         return 0;
-    if (dst)
-        glc_shadow_flush(s, dst);
+    if (dst) /* (a failure leaves the pages dirty: the collect below sends them) */
+        (void)glc_shadow_flush(s, dst);
     uint8_t *ref = malloc(s->length);
     if (!ref)
         return -ENOMEM;
@@ -444,8 +445,15 @@ int glc_shadow_enable_merge(glc_shadow *s, void *dst)
      * pages (nobody else has written the real buffer since the last exchange). */
     if (dst && s->region) {
         flush_ctx c = {.s = s, .fn = copy_to_ptr, .user = dst, .ref_then_dst = 1};
-        glc_region_collect(s->region, on_dirty_run, &c);
+        long n = glc_region_collect(s->region, on_dirty_run, &c);
         s->st.bytes_flushed += c.bytes;
+        if (n < 0) {
+            /* Pages it could not look at may hold client writes that the reference already
+             * has: diffing against it would drop them. Stay unmerged (whole pages). */
+            free(ref);
+            s->ref = NULL;
+            return (int)n;
+        }
     }
     s->st.merge = 1;
     return 0;

@@ -53,9 +53,10 @@ typedef struct glc_shadow_stats {
 typedef void (*glc_copy_fn)(void *user, size_t offset, const void *src, size_t length);
 
 /* Create a shadow of `length` bytes with `lead` bytes of offset into the first page.
- * kind: GLC_TRACKER_BEST (the adaptive policy on `tracker`, core/policy.h; with tracker NULL,
- * copy mode for life), UFFD or MPROTECT (regions are created on `tracker`, fixed policy), or
- * COPY (whole copies; tracker may be NULL).
+ * kind: GLC_TRACKER_BEST (the adaptive policy on `tracker`, core/policy.h; with tracker NULL
+ * or on the copy backend, whole-copy mode for life), UFFD or MPROTECT (regions are created on
+ * `tracker`, fixed policy), or COPY (whole-copy mode for life; tracker may be NULL). Shadows
+ * never create a region on the copy backend: "copy" for a shadow is whole-copy mode.
  * Returns 0 or -errno (-ENOMEM when the arena is exhausted). */
 int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind kind,
                       size_t length, size_t lead, glc_shadow **out);
@@ -92,7 +93,7 @@ long glc_shadow_flush_range(glc_shadow *s, void *dst, size_t offset, size_t len)
 
 /* Keep a reference copy from now on, so that flush and copy-back are byte exact. Flushes
  * pending client writes to dst first (dst may be NULL if the caller just flushed).
- * Returns 0 or -ENOMEM. */
+ * Returns 0, -ENOMEM, or the tracker's -errno when it could not collect (no merge then). */
 int glc_shadow_enable_merge(glc_shadow *s, void *dst);
 int glc_shadow_merging(const glc_shadow *s);
 
@@ -107,7 +108,7 @@ long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset,
 
 void glc_shadow_get_stats(const glc_shadow *s, glc_shadow_stats *out);
 
-/* The tracked region now (NULL in copy mode). */
+/* The tracked region now (NULL in whole-copy mode). */
 const glc_region *glc_shadow_region(const glc_shadow *s);
 
 /* Byte-exact difference of two buffers: calls fn(user, offset, new + offset, len) for every

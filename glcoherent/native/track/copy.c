@@ -1,5 +1,6 @@
 /* track/copy.c [tracking layer] - the "no tracking" backend: every collect reports the whole
- * range. */
+ * range. The baseline of `bench track` and the backend tests; shadows never put a region on it
+ * (for them "copy" is whole-copy mode without a region, core/shadow.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
