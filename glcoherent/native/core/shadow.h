@@ -16,7 +16,7 @@
  *    In merge mode only bytes that differ from the reference come up, so client bytes written
  *    to the same page since the last exchange survive.
  *
- * How the shadow is tracked (sentinel or not, tracked or copied whole) is decided by the policy
+ * How the shadow is tracked (by its region, or copied whole) is decided by the policy
  * (core/policy.h): adaptive for GLC_TRACKER_BEST ("auto"), fixed for a named backend.
  *
  * A shadow is used by one thread at a time (the GL layer serialises per share group); the client

@@ -1,6 +1,6 @@
 /* preload/kernel_writes.c [preload layer] - the libc calls that let the kernel write straight
- * into user memory. A tracked mapping may be write-protected (the mprotect tracker, the
- * adaptive policy's sentinel), and the kernel does not fault like a user write: it fails with
+ * into user memory. A tracked mapping may be write-protected (the mprotect tracker), and the
+ * kernel does not fault like a user write: it fails with
  * EFAULT. Each wrapper prepares the destination (glc_segv_prepare_write: writable, counted as
  * written; nothing for memory that is no mapping), then calls the real function with the
  * caller's arguments. fread is wrapped too: glibc reads large requests straight into the
