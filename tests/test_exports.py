@@ -2,8 +2,8 @@
 
 libglcoherent.so exports the public C API (glcoherent_get_api) and the SIGSEGV registry entry
 that lets copies of the tracking layer in one process share one handler; the preload library
-adds the interposed gl*/egl*/glX* entry points, dlsym, dlclose, the libc calls through which the
-kernel writes into memory (read & co., prepared first: preload/kernel_writes.c) and its
+adds the interposed gl*/egl*/glX* entry points, dlsym, dlvsym, dlclose, the libc calls through
+which the kernel writes into memory (read & co., prepared first: preload/kernel_writes.c) and its
 instance. No bench or test code
 (glc_bench*, glc_trackbench*, glc_test*) is in either, nor in glcoherent._native: that code lives
 in glcoherent.bench._benchnative and the tests' own module (tests/native_helpers/).
@@ -44,8 +44,8 @@ def test_libglcoherent_exports_the_public_api_only():
 
 @pytest.mark.skipif(not os.path.exists(PRELOAD), reason="libglcoherent_preload.so not built")
 def test_preload_exports_api_and_interposed_entry_points_only():
-    allowed = {"dlsym", "dlclose", "glcoherent_get_api", "glcoherent_preload_instance", REGISTRY,
-               *KERNEL_WRITES}
+    allowed = {"dlsym", "dlvsym", "dlclose", "glcoherent_get_api", "glcoherent_preload_instance",
+               REGISTRY, *KERNEL_WRITES}
     gl = re.compile(r"^(gl|egl|glX)[A-Z]\w*$")
     exported = symbols(PRELOAD, dynamic=True)
     extra = sorted(n for n in exported if n not in allowed and not gl.match(n))

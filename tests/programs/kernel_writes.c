@@ -6,6 +6,11 @@
  * since the last GL command: the call must succeed, and the next GL command that reads the
  * buffer (a copy, then glGetBufferSubData of the copy) must see the bytes.
  *
+ * The door (argv[1]) says how the program found the libc functions: "direct" (linked), "dlsym"
+ * (dlsym of a libc handle), "dlvsym" (dlvsym(RTLD_DEFAULT, name, version)), "dlvsym-next"
+ * (dlvsym(RTLD_NEXT, ...)); the last three reach libc's own definitions natively, past any
+ * interposer's exports.
+ *
  * Self-check: before each call, the same kind of write made with a raw system call (bypassing
  * libc, so nothing can prepare the page) tells whether the page was write-protected at that
  * moment (EFAULT); the line reports it, so a test can require that protection was really live
@@ -13,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <GL/glcorearb.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,42 +79,94 @@ static void feed(int seed)
     rewind(file);
 }
 
+/* The libc functions, found through the door. */
+static struct {
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*pread)(int, void *, size_t, off_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+    ssize_t (*recv)(int, void *, size_t, int);
+    ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+    ssize_t (*recvmsg)(int, struct msghdr *, int);
+    size_t (*fread)(void *, size_t, size_t, FILE *);
+} fn = {read, pread, readv, preadv, recv, recvfrom, recvmsg, fread};
+
+static void *find(const char *door, const char *name, const char *version)
+{
+    static void *libc;
+    void *p;
+    if (!strcmp(door, "dlsym")) {
+        if (!libc)
+            libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        p = libc ? dlsym(libc, name) : NULL;
+    } else if (!strcmp(door, "dlvsym")) {
+        p = dlvsym(RTLD_DEFAULT, name, version);
+    } else {
+        p = dlvsym(RTLD_NEXT, name, version);
+    }
+    if (!p) {
+        fprintf(stderr, "door %s: %s@%s not found: %s\n", door, name, version, dlerror());
+        exit(5);
+    }
+    return p;
+}
+
+static void open_door(const char *door)
+{
+    if (!strcmp(door, "direct"))
+        return;
+    if (strcmp(door, "dlsym") && strcmp(door, "dlvsym") && strcmp(door, "dlvsym-next")) {
+        fprintf(stderr, "unknown door %s\n", door);
+        exit(6);
+    }
+    *(void **)&fn.read = find(door, "read", "GLIBC_2.2.5");
+    *(void **)&fn.pread = find(door, "pread", "GLIBC_2.2.5");
+    *(void **)&fn.readv = find(door, "readv", "GLIBC_2.2.5");
+    *(void **)&fn.preadv = find(door, "preadv", "GLIBC_2.10");
+    *(void **)&fn.recv = find(door, "recv", "GLIBC_2.2.5");
+    *(void **)&fn.recvfrom = find(door, "recvfrom", "GLIBC_2.2.5");
+    *(void **)&fn.recvmsg = find(door, "recvmsg", "GLIBC_2.2.5");
+    *(void **)&fn.fread = find(door, "fread", "GLIBC_2.2.5");
+}
+
 static ssize_t call(const char *kind, unsigned char *dst)
 {
     struct iovec iov[2] = {{dst, N / 2}, {dst + N / 2, N / 2}};
     if (!strcmp(kind, "read")) {
         lseek(file_fd, 0, SEEK_SET);
-        return read(file_fd, dst, N);
+        return fn.read(file_fd, dst, N);
     }
     if (!strcmp(kind, "pread"))
-        return pread(file_fd, dst, N, 0);
+        return fn.pread(file_fd, dst, N, 0);
     if (!strcmp(kind, "readv")) {
         lseek(file_fd, 0, SEEK_SET);
-        return readv(file_fd, iov, 2);
+        return fn.readv(file_fd, iov, 2);
     }
     if (!strcmp(kind, "preadv"))
-        return preadv(file_fd, iov, 2, 0);
+        return fn.preadv(file_fd, iov, 2, 0);
     if (!strcmp(kind, "recv"))
-        return recv(sock[0], dst, N, 0);
+        return fn.recv(sock[0], dst, N, 0);
     if (!strcmp(kind, "recvfrom"))
-        return recvfrom(sock[0], dst, N, 0, NULL, NULL);
+        return fn.recvfrom(sock[0], dst, N, 0, NULL, NULL);
     if (!strcmp(kind, "recvmsg")) {
         struct msghdr msg = {0};
         msg.msg_iov = iov;
         msg.msg_iovlen = 2;
-        return recvmsg(sock[0], &msg, 0);
+        return fn.recvmsg(sock[0], &msg, 0);
     }
     if (!strcmp(kind, "fread")) {
         setvbuf(file, NULL, _IONBF, 0); /* straight into dst, as glibc does for large reads */
-        return (ssize_t)fread(dst, 1, N, file);
+        return (ssize_t)fn.fread(dst, 1, N, file);
     }
     return -1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const char *const kinds[] = {"read", "pread", "readv", "preadv", "recv",
                                         "recvfrom", "recvmsg", "fread"};
+    const char *door = argc > 1 ? argv[1] : "direct";
+    open_door(door);
     if (context())
         return 2;
     char path[] = "/tmp/glc-kernel-writes-XXXXXX";
@@ -127,7 +185,7 @@ int main(void)
     map = glMapBufferRange(GL_COPY_READ_BUFFER, 0, SIZE, f);
     if (!map)
         return 4;
-    printf("ptr=%p len=%d\n", (void *)map, SIZE);
+    printf("ptr=%p len=%d door=%s\n", (void *)map, SIZE, door);
     map[0] = 1; /* the client writes elsewhere; the pages below stay untouched */
     int failures = 0;
     for (unsigned k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {

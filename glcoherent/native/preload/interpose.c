@@ -287,7 +287,7 @@ static void *real_of(int i)
         }
     }
     if (!p)
-        p = glc_preload_lookup_after_us(name);
+        p = glc_preload_lookup_after_us(name, NULL);
     if (glc_preload_is_ours(p))
         p = NULL;
     remember_real(i, p);
@@ -513,48 +513,78 @@ static void *hook_fn(int i)
     return NULL;
 }
 
-/* ---- dlsym -------------------------------------------------------------------------------------- */
+/* ---- dlsym, dlvsym ------------------------------------------------------------------------------ */
 
-/* What the exported dlsym does: `result`, or, when `pass` is set, a jump to `pass` (the real
- * dlsym) with the caller's own arguments and return address, so that the real dlsym sees the
- * real caller (RTLD_NEXT, RTLD_DEFAULT and namespaces depend on it). */
+/* What the exported dlsym and dlvsym do: `result`, or, when `pass` is set, a jump to `pass` (the
+ * real function) with the caller's own arguments and return address, so that the real one sees
+ * the real caller (RTLD_NEXT, RTLD_DEFAULT and namespaces depend on it). */
 typedef struct dlsym_step {
     void *result;
     void *pass;
 } dlsym_step;
 
-__attribute__((visibility("hidden"))) dlsym_step glc_dlsym_step(void *handle, const char *name,
-                                                                 void *caller);
-
-dlsym_step glc_dlsym_step(void *handle, const char *name, void *caller)
+/* name (of `version`; NULL: dlsym) in handle as seen from caller, given the real function
+ * `real_fn`. GL entry points we wrap come back as our wrappers (on the usual GL stacks the
+ * libraries are unversioned, so glibc's dlvsym never finds them: it passes through); the libc
+ * calls the kernel writes through (kernel_writes.c) come back as our wrappers wherever the real
+ * answer is the function the wrapper forwards to, so a program that finds `read` through a libc
+ * handle or by version does not bypass them. */
+static dlsym_step lookup_step(void *handle, const char *name, const char *version, void *caller,
+                              void *real_fn)
 {
-    dlsym_step s = {NULL, (void *)glc_preload_real_dlsym()};
-    if (!interesting(name) || glc_preload_caller_is_gl_stack_or_self(caller))
+    dlsym_step s = {NULL, real_fn};
+    int kernel_write = glc_preload_is_kernel_write(name);
+    if ((!kernel_write && !interesting(name)) || glc_preload_caller_is_gl_stack_or_self(caller))
         return s;
     void *real;
     if (handle == RTLD_NEXT)
-        real = glc_preload_lookup_next(caller, name);
+        real = glc_preload_lookup_next(caller, name, version);
     else if (handle == RTLD_DEFAULT)
-        real = glc_preload_lookup_default(caller, name);
+        real = glc_preload_lookup_default(caller, name, version);
     else {
-        real = glc_preload_real_dlsym()(handle, name);
+        real = glc_preload_lookup_handle(handle, name, version);
         if (!real)
-            return s;   /* not found: the real dlsym again, which sets dlerror() */
+            return s;   /* not found: the real function again, which sets dlerror() */
         if (glc_preload_is_ours(real))
-            real = glc_preload_lookup_after_us(name);
+            real = glc_preload_lookup_after_us(name, version);
     }
     if (!real) {
-        /* The only definition is ours: the name does not exist for the application. */
-        s.pass = NULL;
+        /* The only definition is ours: a GL name does not exist for the application; our
+         * kernel-write wrapper is what the real function finds. */
+        if (!kernel_write)
+            s.pass = NULL;
         return s;
     }
     s.pass = NULL;
-    s.result = interposed(name, real, NULL);   /* caller checked above */
+    s.result = kernel_write ? glc_preload_kernel_write_wrapper(name, real)
+                            : interposed(name, real, NULL);   /* caller checked above */
     return s;
 }
 
+__attribute__((visibility("hidden"))) dlsym_step glc_dlsym_step(void *handle, const char *name,
+                                                                 void *caller);
+__attribute__((visibility("hidden"))) dlsym_step glc_dlvsym_step(void *handle, const char *name,
+                                                                  const char *version,
+                                                                  void *caller);
+
+dlsym_step glc_dlsym_step(void *handle, const char *name, void *caller)
+{
+    return lookup_step(handle, name, NULL, caller, (void *)glc_preload_real_dlsym());
+}
+
+dlsym_step glc_dlvsym_step(void *handle, const char *name, const char *version, void *caller)
+{
+    void *real_fn = glc_preload_real_dlvsym();
+    if (!version) /* glibc's dlvsym wants a version: let it answer */
+        return (dlsym_step){NULL, real_fn};
+    return lookup_step(handle, name, version, caller, real_fn);
+}
+
 #if defined(__x86_64__)
-/* A tail jump keeps the application's return address for the real dlsym. */
+/* Tail jumps keep the application's return address for the real functions. dlsym(rdi, rsi)
+ * and dlvsym(rdi, rsi, rdx) save their arguments, call the step with the return address as the
+ * last argument, and return its result (rax) or jump to its `pass` (rdx; r11 for dlvsym, whose
+ * rdx is an argument) with the arguments restored. */
 __asm__(".text\n"
         ".globl dlsym\n"
         ".type dlsym, @function\n"
@@ -583,9 +613,39 @@ __asm__(".text\n"
         "    ret\n"
         "1:  jmp *%rdx\n"
         "    .cfi_endproc\n"
-        ".size dlsym, .-dlsym\n");
+        ".size dlsym, .-dlsym\n"
+        "\n"
+        ".globl dlvsym\n"
+        ".type dlvsym, @function\n"
+        ".p2align 4\n"
+        "dlvsym:\n"
+        "    .cfi_startproc\n"
+#ifdef __CET__
+        "    endbr64\n"
+#endif
+        "    pushq %rdi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rdx\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    movq 24(%rsp), %rcx\n"
+        "    call glc_dlvsym_step\n"
+        "    movq %rdx, %r11\n"
+        "    popq %rdx\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    testq %r11, %r11\n"
+        "    jnz 1f\n"
+        "    ret\n"
+        "1:  jmp *%r11\n"
+        "    .cfi_endproc\n"
+        ".size dlvsym, .-dlvsym\n");
 #else
-/* Elsewhere the real dlsym sees this library as the caller: emulate RTLD_NEXT. */
+/* Elsewhere the real functions see this library as the caller: emulate RTLD_NEXT. */
 GLCOHERENT_EXPORT void *dlsym(void *handle, const char *name)
 {
     void *caller = __builtin_return_address(0);
@@ -593,8 +653,20 @@ GLCOHERENT_EXPORT void *dlsym(void *handle, const char *name)
     if (!s.pass)
         return s.result;
     if (handle == RTLD_NEXT)
-        return name ? glc_preload_lookup_next(caller, name) : NULL;
+        return name ? glc_preload_lookup_next(caller, name, NULL) : NULL;
     return ((dlsym_fn)s.pass)(handle, name);
+}
+
+GLCOHERENT_EXPORT void *dlvsym(void *handle, const char *name, const char *version)
+{
+    typedef void *(*dlvsym_fn)(void *, const char *, const char *);
+    void *caller = __builtin_return_address(0);
+    dlsym_step s = glc_dlvsym_step(handle, name, version, caller);
+    if (!s.pass)
+        return s.result;
+    if (handle == RTLD_NEXT)
+        return name && version ? glc_preload_lookup_next(caller, name, version) : NULL;
+    return ((dlvsym_fn)s.pass)(handle, name, version);
 }
 #endif
 

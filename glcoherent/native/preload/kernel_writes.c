@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -22,14 +23,54 @@
 #include "preload/preload.h"
 #include "track/sigsegv.h"
 
-static void *real_libc(_Atomic(void *) *slot, const char *name)
+/* The wrapped calls: each one's real definition (the next after this library, found on first
+ * use) and our wrapper, for dlsym and dlvsym (interpose.c), which hand out the wrapper wherever
+ * the real answer is the function it forwards to. */
+enum {
+    K_read, K_pread, K_pread64, K_readv, K_preadv, K_preadv64, K_preadv2, K_preadv64v2,
+    K_recv, K_recvfrom, K_recvmsg, K_fread, K_COUNT
+};
+
+static const char *const k_names[K_COUNT] = {
+    [K_read] = "read", [K_pread] = "pread", [K_pread64] = "pread64", [K_readv] = "readv",
+    [K_preadv] = "preadv", [K_preadv64] = "preadv64", [K_preadv2] = "preadv2",
+    [K_preadv64v2] = "preadv64v2", [K_recv] = "recv", [K_recvfrom] = "recvfrom",
+    [K_recvmsg] = "recvmsg", [K_fread] = "fread",
+};
+
+static _Atomic(void *) k_real[K_COUNT];
+
+static void *real_libc(int k)
 {
-    void *p = atomic_load_explicit(slot, memory_order_acquire);
+    void *p = atomic_load_explicit(&k_real[k], memory_order_acquire);
     if (!p) {
-        p = glc_preload_real_dlsym()(RTLD_NEXT, name);
-        atomic_store_explicit(slot, p, memory_order_release);
+        p = glc_preload_real_dlsym()(RTLD_NEXT, k_names[k]);
+        atomic_store_explicit(&k_real[k], p, memory_order_release);
     }
     return p;
+}
+
+static int k_index(const char *name)
+{
+    if (!name || (name[0] != 'r' && name[0] != 'p' && name[0] != 'f'))
+        return -1;
+    for (int k = 0; k < K_COUNT; k++)
+        if (!strcmp(name, k_names[k]))
+            return k;
+    return -1;
+}
+
+int glc_preload_is_kernel_write(const char *name)
+{
+    return k_index(name) >= 0;
+}
+
+static void *k_wrapper(int k);
+
+void *glc_preload_kernel_write_wrapper(const char *name, void *real)
+{
+    int k = k_index(name);
+    return k >= 0 && real && real == real_libc(k) ? k_wrapper(k) : real;
 }
 
 typedef ssize_t (*read_fn)(int, void *, size_t);
@@ -42,12 +83,11 @@ typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, sock
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 
 /* `real`: the next definition of `name` (libc's), of type `type`; ENOSYS when there is none. */
-#define REAL_LIBC(type, name)                                 \
-    static _Atomic(void *) real_##name##_p;                   \
-    type real = (type)real_libc(&real_##name##_p, #name);     \
-    if (!real) {                                              \
-        errno = ENOSYS;                                       \
-        return -1;                                            \
+#define REAL_LIBC(type, name)                   \
+    type real = (type)real_libc(K_##name);      \
+    if (!real) {                                \
+        errno = ENOSYS;                         \
+        return -1;                              \
     }
 
 static void prepare_iov(const struct iovec *iov, int n)
@@ -144,12 +184,30 @@ GLCOHERENT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 GLCOHERENT_EXPORT size_t fread(void *ptr, size_t size, size_t nmemb, FILE *stream)
 {
-    static _Atomic(void *) real_fread_p;
     size_t (*real)(void *, size_t, size_t, FILE *) =
-        (size_t (*)(void *, size_t, size_t, FILE *))real_libc(&real_fread_p, "fread");
+        (size_t (*)(void *, size_t, size_t, FILE *))real_libc(K_fread);
     if (!real)
         return 0;
     if (size && nmemb <= SIZE_MAX / size)
         glc_segv_prepare_write(ptr, size * nmemb);
     return real(ptr, size, nmemb, stream);
+}
+
+static void *k_wrapper(int k)
+{
+    switch (k) {
+    case K_read: return (void *)read;
+    case K_pread: return (void *)pread;
+    case K_pread64: return (void *)pread64;
+    case K_readv: return (void *)readv;
+    case K_preadv: return (void *)preadv;
+    case K_preadv64: return (void *)preadv64;
+    case K_preadv2: return (void *)preadv2;
+    case K_preadv64v2: return (void *)preadv64v2;
+    case K_recv: return (void *)recv;
+    case K_recvfrom: return (void *)recvfrom;
+    case K_recvmsg: return (void *)recvmsg;
+    case K_fread: return (void *)fread;
+    }
+    return NULL;
 }

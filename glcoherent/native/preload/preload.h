@@ -1,7 +1,7 @@
 /* preload/preload.h [preload layer] - what the interposer's files share. The layer offers no C
- * API: what it exports (the interposed gl*, egl*, glX* entry points, dlsym and dlclose, the libc
- * calls through which the kernel writes into memory (kernel_writes.c), the public API and its
- * instance) is listed in interpose.map. */
+ * API: what it exports (the interposed gl*, egl*, glX* entry points, dlsym, dlvsym, dlclose,
+ * the libc calls through which the kernel writes into memory (kernel_writes.c), the public API
+ * and its instance) is listed in interpose.map. */
 #ifndef GLC_PRELOAD_H
 #define GLC_PRELOAD_H
 
@@ -10,18 +10,22 @@
 typedef void *(*dlsym_fn)(void *, const char *);
 typedef void *(*gpa_fn)(const char *);
 
-/* Lookups (lookup.c). The real dlsym; this library's load base; whether p is inside this
+/* Lookups (lookup.c). The real dlsym and dlvsym (a dlvsym_fn); this library's load base; whether p is inside this
  * library; whether caller is this library or the GL implementation (which get real answers). */
 dlsym_fn glc_preload_real_dlsym(void);
+void *glc_preload_real_dlvsym(void);
 void *glc_preload_self_base(void);
 int glc_preload_is_ours(const void *p);
 int glc_preload_caller_is_gl_stack_or_self(const void *caller);
 /* name after this library in the global scope; in the already loaded library soname; as
- * dlsym(RTLD_NEXT / RTLD_DEFAULT, name) would find it from caller. Never our own definitions. */
-void *glc_preload_lookup_after_us(const char *name);
+ * dlsym(RTLD_NEXT / RTLD_DEFAULT, name) would find it from caller; in handle by the real dlsym.
+ * With a version, as dlvsym(..., name, version) would. Never our own definitions, except that
+ * lookup_handle answers what the real functions answer. */
+void *glc_preload_lookup_after_us(const char *name, const char *version);
 void *glc_preload_lookup_in(const char *soname, const char *name);
-void *glc_preload_lookup_next(const void *caller, const char *name);
-void *glc_preload_lookup_default(const void *caller, const char *name);
+void *glc_preload_lookup_next(const void *caller, const char *name, const char *version);
+void *glc_preload_lookup_default(const void *caller, const char *name, const char *version);
+void *glc_preload_lookup_handle(void *handle, const char *name, const char *version);
 /* The real eglGetProcAddress and glXGetProcAddressARB (NULL until their library is loaded). */
 gpa_fn glc_preload_real_egl_gpa(void);
 gpa_fn glc_preload_real_glx_gpa(void);
@@ -30,6 +34,11 @@ size_t glc_preload_forget_unloaded_gpa(void);
 /* An exported GL symbol of a loaded GL library; whether any GL library is loaded. */
 void *glc_preload_gl_symbol(const char *name);
 int glc_preload_any_gl_loaded(void);
+
+/* The kernel-write wrappers (kernel_writes.c): whether name is one of the libc calls wrapped
+ * there; our wrapper when `real` is the function it forwards to, else real. */
+int glc_preload_is_kernel_write(const char *name);
+void *glc_preload_kernel_write_wrapper(const char *name, void *real);
 
 /* The interposer's instance, created on first need (NULL if it cannot be: GL goes to the
  * driver untouched), and the instance if it exists already (interpose.c). */
