@@ -13,11 +13,8 @@ compare), and skips the 1,024-draw one (about 70 ms per draw: minutes per frame)
 from __future__ import annotations
 
 import argparse
-import os
-import select
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,25 +38,6 @@ WORKLOADS = [
 ]
 
 
-def start_xvfb():
-    rfd, wfd = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0", "640x480x24",
-                             "-nolisten", "tcp"], pass_fds=(wfd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(wfd)
-    number = b""
-    deadline = time.monotonic() + 30
-    while not number.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0 or proc.poll() is not None:
-            raise SystemExit("Xvfb did not start")
-        if select.select([rfd], [], [], left)[0]:
-            number += os.read(rfd, 16)
-    os.close(rfd)
-    time.sleep(0.5)
-    return proc, f":{int(number.strip())}"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
@@ -73,7 +51,7 @@ def main():
     tools, missing = H.find_tools()
     if missing or not (opts.display or shutil.which("Xvfb")):
         raise SystemExit("missing: " + ", ".join(missing or ["Xvfb"]))
-    xvfb, display = (None, opts.display) if opts.display else start_xvfb()
+    xvfb, display = (None, opts.display) if opts.display else H.start_xvfb()
     work = Path(tempfile.mkdtemp(prefix="glcoherent-wined3d-"))
     prefix = H.WinePrefix(work / "prefix", display, tools)
     samples = {}        # (label, mode) -> [value]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -255,3 +256,23 @@ def run(prefix: WinePrefix, exe: Path, args, mode: str, timeout: float = 120) ->
         err.seek(0)
         return parse(Run(mode, tuple(args), proc.returncode, out.read().decode(errors="replace"),
                          err.read().decode(errors="replace"), seconds, timed_out))
+
+
+def start_xvfb():
+    """A private Xvfb on a free display: (its process, the DISPLAY value)."""
+    rfd, wfd = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0", "640x480x24",
+                             "-nolisten", "tcp"], pass_fds=(wfd,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(wfd)
+    number = b""
+    deadline = time.monotonic() + 30
+    while not number.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            raise SystemExit("Xvfb did not start")
+        if select.select([rfd], [], [], left)[0]:
+            number += os.read(rfd, 16)
+    os.close(rfd)
+    time.sleep(0.5)
+    return proc, f":{int(number.strip())}"
