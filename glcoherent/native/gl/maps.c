@@ -227,39 +227,46 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     return m->client;
 }
 
-void glc_before_unmap(glc_ctx *c, GLuint name)
+/* The map of buffer `name` with the group's lock held (NULL, unlocked: the group maps nothing;
+ * NULL, locked: not this buffer). The caller unlocks when it returned 1. */
+static int lock_map(glc_ctx *c, GLuint name, glc_map **m)
 {
     glc_group *g = c->group;
+    *m = NULL;
     if (!LOAD(g->nmaps))
-        return;
+        return 0;
     pthread_mutex_lock(&g->lock);
-    glc_map *m = glc_find_map(g, name);
+    *m = glc_find_map(g, name);
+    return 1;
+}
+
+void glc_before_unmap(glc_ctx *c, GLuint name)
+{
+    glc_map *m;
+    if (!lock_map(c, name, &m))
+        return;
     if (m && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent || !(m->access & GL_MAP_FLUSH_EXPLICIT_BIT))
             glc_flush_map(c->inst, m, "unmap");
     }
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&c->group->lock);
 }
 
 void glc_map_dropped(glc_ctx *c, GLuint name)
 {
-    glc_group *g = c->group;
-    if (!LOAD(g->nmaps))
+    glc_map *m;
+    if (!lock_map(c, name, &m))
         return;
-    pthread_mutex_lock(&g->lock);
-    glc_map *m = glc_find_map(g, name);
     if (m)
-        glc_remove_map(c->inst, g, m);
-    pthread_mutex_unlock(&g->lock);
+        glc_remove_map(c->inst, c->group, m);
+    pthread_mutex_unlock(&c->group->lock);
 }
 
 void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr length)
 {
-    glc_group *g = c->group;
-    if (!LOAD(g->nmaps))
+    glc_map *m;
+    if (!lock_map(c, name, &m))
         return;
-    pthread_mutex_lock(&g->lock);
-    glc_map *m = glc_find_map(g, name);
     if (m && (m->access & GL_MAP_WRITE_BIT)) {
         if (m->persistent) {
             /* Only the flushed bytes: a sub-allocating client (wined3d) flushes its slice of a
@@ -274,7 +281,7 @@ void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr
             memcpy(m->driver + offset, m->client + offset, (size_t)length);
         }
     }
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&c->group->lock);
 }
 
 void *glc_client_pointer(glc_ctx *c, void *driver_ptr)
