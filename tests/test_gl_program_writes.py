@@ -1,6 +1,8 @@
 """Shader-aware writability: a buffer bound as shader storage is only "GPU-written" by a draw
 or dispatch whose program can write it (the GLSL check of gl/program.c). A read-only program
 needs no reference copy and no byte-exact diff; a writing one still gets its results back.
+A buffer behind a buffer texture is read (in its whole range) only by programs that declare a
+buffer-texture type, and written only once an image unit was bound for writing.
 """
 
 from __future__ import annotations
@@ -42,11 +44,19 @@ void main() { v[gl_GlobalInvocationID.x] += 1u; }
 """
 
 
-def writes(*sources, lengths=None) -> bool:
+def _use(fn, sources, lengths):
     strs = [ffi.new("char[]", s.encode()) for s in sources]
     arrp = ffi.new("const char *[]", strs)
     lens = ffi.new("int[]", lengths) if lengths is not None else ffi.NULL
-    return bool(lib.glc_glsl_writes(len(sources), arrp, lens))
+    return fn(len(sources), arrp, lens)
+
+
+def writes(*sources, lengths=None) -> bool:
+    return bool(_use(lib.glc_glsl_writes, sources, lengths))
+
+
+def reads_texbufs(*sources) -> bool:
+    return bool(_use(lib.glc_glsl_use, sources, None) & 2)  # GLC_PROG_TEXBUF
 
 
 @pytest.mark.parametrize("src, want", [
@@ -67,6 +77,19 @@ def writes(*sources, lengths=None) -> bool:
 ])
 def test_glsl_classifier(glc, src, want):
     assert writes(src) is want
+
+
+@pytest.mark.parametrize("src, want", [
+    ("uniform samplerBuffer t; void main() {}", True),
+    ("layout(binding = 2) uniform usamplerBuffer t;", True),
+    ("uniform isamplerBuffer t;", True),
+    ("layout(r32f) readonly uniform imageBuffer i;", True),
+    ("uniform sampler2D s; uniform samplerBufferX y;", False),
+    ("// samplerBuffer\nvoid main() {}", False),
+    ("layout(std430) buffer B { float x[]; };", False),
+])
+def test_glsl_buffer_texture_classifier(glc, src, want):
+    assert reads_texbufs(src) is want
 
 
 def test_glsl_classifier_joins_strings_and_lengths(glc):
@@ -143,3 +166,69 @@ def test_writing_program_still_gets_results_back(gl, glc, stage):
         GL.glUnmapNamedBuffer(buf)
         GL.glDeleteBuffers(1, [buf])
         GL.glDeleteProgram(prog)
+
+
+# Colour from texel 3 of a buffer texture (RGBA8); no vertex input.
+TEXBUF_VS = """#version 450
+layout(binding = 0) uniform samplerBuffer tb;
+out vec4 c;
+void main() {
+    vec2 p[3] = vec2[](vec2(-1.0, -1.0), vec2(3.0, -1.0), vec2(-1.0, 3.0));
+    gl_Position = vec4(p[gl_VertexID], 0.0, 1.0);
+    c = texelFetch(tb, 3);
+}
+"""
+# The same triangle in a fixed colour: reads no buffer.
+PLAIN_VS = """#version 450
+out vec4 c;
+void main() {
+    vec2 p[3] = vec2[](vec2(-1.0, -1.0), vec2(3.0, -1.0), vec2(-1.0, 3.0));
+    gl_Position = vec4(p[gl_VertexID], 0.0, 1.0);
+    c = vec4(0.0, 0.0, 1.0, 1.0);
+}
+"""
+
+
+def test_buffer_texture_read_only_where_programs_read_it(gl, glc):
+    """A persistent coherent buffer behind a buffer texture (no image unit bound): a program
+    that samples the buffer texture sees every CPU write; one that does not flushes none of
+    it; neither makes the buffer GPU-writable (no merge)."""
+    GL = gl
+    size = 1 << 20
+    buf = create_buffer()
+    raw.glNamedBufferStorage(buf, size, None, RWPC)
+    ptr = raw.glMapNamedBufferRange(buf, 0, size, RWPC)
+    assert_low(ptr, size, glcoherent.installed().instance.limit)
+    bytes_ = arr(ptr, size, np.uint8)
+    tex = GL.glGenTextures(1)
+    GL.glActiveTexture(GL.GL_TEXTURE0)
+    GL.glBindTexture(GL.GL_TEXTURE_BUFFER, tex)
+    GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_RGBA8, buf)
+    reader = program(vs=TEXBUF_VS, fs=COLOR_FS)
+    plain = program(vs=PLAIN_VS, fs=COLOR_FS)
+    target = Target()
+    vao = GL.glGenVertexArrays(1)
+    st = glc.instance.stats
+    merges = st().merges
+    try:
+        GL.glBindVertexArray(vao)
+        for rgba in ((10, 20, 30, 255), (200, 100, 50, 255), (1, 2, 3, 4)):
+            bytes_[:] = 7                       # every page of the buffer written
+            bytes_[12:16] = rgba
+            GL.glUseProgram(plain)
+            before = st().bytes_flushed
+            GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+            assert st().bytes_flushed == before, "a program without buffer textures flushed"
+            assert_color(target.pixels(), (0, 0, 255, 255))
+            GL.glUseProgram(reader)
+            GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+            assert st().bytes_flushed > before
+            assert_color(target.pixels(), rgba)
+        assert st().merges == merges, "a buffer texture without image units made a merge"
+    finally:
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+        GL.glDeleteTextures(1, [tex])
+        cleanup_draw(vao=vao, prog=reader, target=target)
+        GL.glDeleteProgram(plain)
+        GL.glUnmapNamedBuffer(buf)
+        GL.glDeleteBuffers(1, [buf])

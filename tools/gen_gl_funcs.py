@@ -157,6 +157,7 @@ LISTS = {
         glTransformFeedbackBufferBase glTransformFeedbackBufferRange
         glTexBuffer glTexBufferARB glTexBufferRange glTextureBuffer glTextureBufferRange
         glTextureBufferEXT glTextureBufferRangeEXT glMultiTexBufferEXT
+        glBindImageTexture glBindImageTextureEXT glBindImageTextures
         glFinish glFenceSync glClientWaitSync glGetSynciv glDeleteSync
         glMemoryBarrier glMemoryBarrierByRegion glGetError
     """,

@@ -105,6 +105,7 @@ void glc_group_unref(glcoherent_instance *inst, glc_group *g)
         map_free(inst, g->maps[i]);
     free(g->maps);
     set_free(&g->writable);
+    set_free(&g->texbufs);
     free(g->fences);
     free(g->polls); /* the fences themselves go with the share group's last context */
     glc_programs_free(g->progs);

@@ -70,6 +70,10 @@ struct glc_group {
     atomic_size_t nmaps;       /* written under the lock, read without it too */
     size_t capmaps;
     name_set writable;         /* names bound where shaders may write them, and where */
+    name_set texbufs;          /* names behind buffer textures, and where (shaders that read
+                                * buffer textures may read anywhere there) */
+    atomic_int images_writable; /* an image unit was bound for writing: buffer textures may be
+                                * written too (their buffers are in `writable` from then on) */
     fence_rec *fences;
     size_t nfences, capfences;
     uint64_t write_seq;        /* bumped by every GPU write to a persistent mapping */

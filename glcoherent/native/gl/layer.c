@@ -139,10 +139,13 @@ static const void *index_bytes(void *user, GLuint buffer, int64_t offset, size_t
     return m->client + (offset - m->offset);
 }
 
-/* Flush what a bounded draw reads: the ranges in rd, and whole every shadow bound where
- * shaders may read it without a range (storage, atomic-counter, texture buffers). */
-static void flush_reads(glcoherent_instance *inst, glc_group *g, const glc_reads *rd)
+/* Flush what a bounded draw of c reads: the ranges in rd, whole every shadow bound where
+ * shaders may read it without a range (storage and atomic-counter buffers), and the ranges
+ * behind buffer textures when the program may read those. */
+static void flush_reads(glc_ctx *c, glc_group *g, const glc_reads *rd)
 {
+    glcoherent_instance *inst = c->inst;
+    int texbufs = g->texbufs.n && glc_prog_may_read_texbufs(c);
     for (size_t i = 0; i < g->nmaps; i++) {
         glc_map *m = g->maps[i];
         if (!glc_map_flushes(m))
@@ -152,6 +155,9 @@ static void flush_reads(glcoherent_instance *inst, glc_group *g, const glc_reads
                 glc_flush_map(inst, m, "a draw");
             continue;
         }
+        ssize_t t = texbufs ? glc_set_find(&g->texbufs, m->name) : -1;
+        if (t >= 0)
+            glc_flush_map_range(inst, m, g->texbufs.lo[t], g->texbufs.hi[t], "a draw");
         for (size_t k = 0; k < rd->n; k++)
             if (rd->r[k].buffer == m->name)
                 glc_flush_map_range(inst, m, rd->r[k].lo, rd->r[k].hi, "a draw");
@@ -187,7 +193,7 @@ void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws)
     for (size_t i = 0; i < ndraws && bounded; i++)
         bounded = glc_vtx_reads(c, &draws[i], index_bytes, g, &rd) == 0;
     if (bounded)
-        flush_reads(c->inst, g, &rd);
+        flush_reads(c, g, &rd);
     else
         glc_flush_locked(c->inst, g, "a draw");
     if (!bounded)

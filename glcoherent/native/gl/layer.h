@@ -184,10 +184,19 @@ void *glc_client_pointer(glc_ctx *c, void *driver_ptr);
 /* Storage of `name` was (re)specified: drop the shadow if the driver unmapped it. */
 void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target);
 void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
-/* A buffer was bound where shaders may write it (SSBO, atomic, xfb, texture buffer), at
+/* A buffer was bound where shaders may write it (SSBO, atomic, xfb), at
  * [offset, offset + size) (size < 0: from offset to the end). Draws and dispatches of
- * programs that may write count as writing the union of every range it was bound with. */
-void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
+ * programs that may write count as writing the union of every range it was bound with. `call`:
+ * the entry point, for the log. */
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
+                             const char *call);
+/* A buffer texture was given buffer `name` at [offset, offset + size) (size < 0: to the end):
+ * draws of programs that read buffer textures flush that range; shader-writable as well once
+ * an image unit was bound for writing. */
+void glc_buffer_texture(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
+                        const char *call);
+/* glBindImageTexture(s): an image unit holds `texture` with `access`. */
+void glc_image_bound(glc_ctx *c, GLuint texture, GLenum access, const char *call);
 /* The completion thread's pass: bring back the pending GPU-written ranges of every mapping
  * whose range is at most max_bytes, without covering them (the next sync point still does).
  * The driver's bytes are read through the kernel into `scratch` (max_bytes long), so a mapping

@@ -335,18 +335,15 @@ void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
         if (m)
             glc_remove_map(c->inst, g, m);
         glc_set_remove(&g->writable, names[i]);
+        glc_set_remove(&g->texbufs, names[i]);
     }
     pthread_mutex_unlock(&g->lock);
 }
 
-void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
+/* [lo, hi) of buffer `name` may be written by shaders (group lock held). */
+static void add_writable(glc_ctx *c, glc_group *g, GLuint name, int64_t lo, int64_t hi,
+                         const char *call)
 {
-    if (!name)
-        return;
-    int64_t lo = offset > 0 ? offset : 0;
-    int64_t hi = size < 0 || offset < 0 ? INT64_MAX : lo + size;
-    glc_group *g = c->group;
-    pthread_mutex_lock(&g->lock);
     int known = glc_set_has(&g->writable, name);
     if (glc_set_add(&g->writable, name, lo, hi) != 0) {
         /* No memory for the record: shader writes through this binding cannot be brought
@@ -354,7 +351,9 @@ void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeipt
         glc_log(c->inst, GLC_LOG_ERROR, "buffer %u: no memory to record a shader-writable "
                 "binding; GPU writes to it may not reach its mapping", name);
     } else if (!known) {
-        glc_log(c->inst, GLC_LOG_DEBUG, "buffer %u: bound where shaders may write it", name);
+        glc_log(c->inst, GLC_LOG_DEBUG, "buffer %u: bound where shaders may write it (%s, "
+                "offset %lld, size %lld)", name, call, (long long)lo,
+                hi == INT64_MAX ? -1LL : (long long)(hi - lo));
         glc_map *m = glc_find_map(g, name);
         if (m && !m->gpu_writable) {
             int was = glc_map_candidate(m);
@@ -362,6 +361,60 @@ void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeipt
             if (!was && glc_map_candidate(m))
                 STORE(g->ncand, g->ncand + 1);
         }
+    }
+}
+
+/* The buffer range [lo, hi) of a binding at (offset, size) (size < 0: to the end). */
+static void binding_range(GLintptr offset, GLsizeiptr size, int64_t *lo, int64_t *hi)
+{
+    *lo = offset > 0 ? offset : 0;
+    *hi = size < 0 || offset < 0 ? INT64_MAX : *lo + size;
+}
+
+void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
+                             const char *call)
+{
+    if (!name)
+        return;
+    int64_t lo, hi;
+    binding_range(offset, size, &lo, &hi);
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    add_writable(c, g, name, lo, hi, call);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_buffer_texture(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
+                        const char *call)
+{
+    if (!name)
+        return;
+    int64_t lo, hi;
+    binding_range(offset, size, &lo, &hi);
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    if (glc_set_add(&g->texbufs, name, lo, hi) != 0) {
+        /* No record of what shaders may read: treat it as a shader-writable binding, which
+         * every draw flushes whole. */
+        add_writable(c, g, name, lo, hi, call);
+    } else if (g->images_writable) {
+        add_writable(c, g, name, lo, hi, call);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_image_bound(glc_ctx *c, GLuint texture, GLenum access, const char *call)
+{
+    glc_group *g = c->group;
+    if (!texture || access == GL_READ_ONLY || LOAD(g->images_writable))
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (!g->images_writable) {
+        /* Which texture is a buffer texture, and of which buffer, is not followed: from now on
+         * every buffer behind a buffer texture may be written by shaders. */
+        STORE(g->images_writable, 1);
+        for (size_t i = 0; i < g->texbufs.n; i++)
+            add_writable(c, g, g->texbufs.v[i], g->texbufs.lo[i], g->texbufs.hi[i], call);
     }
     pthread_mutex_unlock(&g->lock);
 }

@@ -10,12 +10,12 @@
 
 typedef struct shader_rec {
     GLuint name;
-    int writes;
+    unsigned use;            /* GLC_PROG_* */
 } shader_rec;
 
 typedef struct program_rec {
     GLuint name;
-    int writes;              /* decided at link (or binary / separable creation) */
+    unsigned use;            /* decided at link (or binary / separable creation) */
     GLuint *shaders;         /* attached now */
     size_t nshaders, cap;
 } program_rec;
@@ -94,11 +94,24 @@ static int has_prefix(const char *t, size_t n, const char *prefix)
     return n >= k && !memcmp(t, prefix, k);
 }
 
-/* One pass over comment-free text: 1 as soon as something may write buffer memory. */
-static int scan_writes(const char *s, size_t len)
+/* Buffer-texture types: a shader that declares one may read buffer textures. */
+static int texbuf_type(const char *t, size_t n)
 {
+    static const char *const types[] = {"samplerBuffer", "isamplerBuffer", "usamplerBuffer",
+                                        "imageBuffer", "iimageBuffer", "uimageBuffer", NULL};
+    for (const char *const *w = types; *w; w++)
+        if (is_token(t, n, *w))
+            return 1;
+    return 0;
+}
+
+/* One pass over comment-free text: what the shader may do (GLC_PROG_*), stopping once it may do
+ * everything. */
+static unsigned scan_use(const char *s, size_t len)
+{
+    unsigned use = 0;
     int in_buffer_decl = 0, readonly_seen = 0;
-    for (size_t i = 0; i < len;) {
+    for (size_t i = 0; i < len && use != GLC_PROG_ALL;) {
         char ch = s[i];
         if (ident_start(ch)) {
             size_t j = i;
@@ -108,8 +121,10 @@ static int scan_writes(const char *s, size_t len)
             size_t n = j - i;
             if (has_prefix(t, n, "imageStore") || has_prefix(t, n, "imageAtomic") ||
                 has_prefix(t, n, "atomic"))
-                return 1;
-            if (is_token(t, n, "readonly"))
+                use |= GLC_PROG_WRITES;
+            else if (texbuf_type(t, n))
+                use |= GLC_PROG_TEXBUF;
+            else if (is_token(t, n, "readonly"))
                 readonly_seen = 1;
             else if (is_token(t, n, "buffer"))
                 in_buffer_decl = 1;
@@ -117,29 +132,31 @@ static int scan_writes(const char *s, size_t len)
             continue;
         }
         if (ch == '{' && in_buffer_decl && !readonly_seen)
-            return 1; /* a storage block the shader may write */
+            use |= GLC_PROG_WRITES; /* a storage block the shader may write */
         if (ch == ';' || ch == '{' || ch == '}') {
             in_buffer_decl = 0;
             readonly_seen = 0;
         }
         i++;
     }
-    return in_buffer_decl && !readonly_seen;
+    if (in_buffer_decl && !readonly_seen)
+        use |= GLC_PROG_WRITES;
+    return use;
 }
 
-int glc_glsl_writes(GLsizei count, const GLchar *const *strings, const GLint *lengths)
+unsigned glc_glsl_use(GLsizei count, const GLchar *const *strings, const GLint *lengths)
 {
     if (count < 0 || (count && !strings))
-        return 1;
+        return GLC_PROG_ALL;
     size_t total = 0;
     for (GLsizei i = 0; i < count; i++) {
         if (!strings[i])
-            return 1;
+            return GLC_PROG_ALL;
         total += lengths && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(strings[i]);
     }
     char *text = malloc(total + 1);
     if (!text)
-        return 1;
+        return GLC_PROG_ALL;
     size_t o = 0;
     for (GLsizei i = 0; i < count; i++) {
         size_t n = lengths && lengths[i] >= 0 ? (size_t)lengths[i] : strlen(strings[i]);
@@ -161,9 +178,14 @@ int glc_glsl_writes(GLsizei count, const GLchar *const *strings, const GLint *le
         memset(text + k, ' ', e - k);
         k = e - 1;
     }
-    int w = scan_writes(text, o);
+    unsigned use = scan_use(text, o);
     free(text);
-    return w;
+    return use;
+}
+
+int glc_glsl_writes(GLsizei count, const GLchar *const *strings, const GLint *lengths)
+{
+    return (glc_glsl_use(count, strings, lengths) & GLC_PROG_WRITES) != 0;
 }
 
 /* ---- records ------------------------------------------------------------------------------- */
@@ -182,7 +204,7 @@ static shader_rec *shader_get(glc_programs *p, GLuint name, int create)
             return &p->sh[i];
     if (!create || grow((void **)&p->sh, &p->capsh, p->nsh, sizeof *p->sh))
         return NULL;
-    p->sh[p->nsh] = (shader_rec){name, 1};
+    p->sh[p->nsh] = (shader_rec){name, GLC_PROG_ALL};
     return &p->sh[p->nsh++];
 }
 
@@ -193,18 +215,18 @@ static program_rec *program_get(glc_programs *p, GLuint name, int create)
             return &p->pr[i];
     if (!create || grow((void **)&p->pr, &p->cappr, p->npr, sizeof *p->pr))
         return NULL;
-    p->pr[p->npr] = (program_rec){.name = name, .writes = 1};
+    p->pr[p->npr] = (program_rec){.name = name, .use = GLC_PROG_ALL};
     return &p->pr[p->npr++];
 }
 
-static void set_shader(glc_ctx *c, GLuint shader, int writes)
+static void set_shader(glc_ctx *c, GLuint shader, unsigned use)
 {
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
     glc_programs *p = progs(g);
     shader_rec *s = p ? shader_get(p, shader, 1) : NULL;
     if (s)
-        s->writes = writes;
+        s->use = use;
     else if (p)
         p->unknown = 1; /* no memory to remember it: assume the worst from now on */
     pthread_mutex_unlock(&g->lock);
@@ -213,12 +235,12 @@ static void set_shader(glc_ctx *c, GLuint shader, int writes)
 void glc_prog_shader_source(glc_ctx *c, GLuint shader, GLsizei count,
                             const GLchar *const *strings, const GLint *lengths)
 {
-    set_shader(c, shader, glc_glsl_writes(count, strings, lengths));
+    set_shader(c, shader, glc_glsl_use(count, strings, lengths));
 }
 
 void glc_prog_shader_opaque(glc_ctx *c, GLuint shader)
 {
-    set_shader(c, shader, 1);
+    set_shader(c, shader, GLC_PROG_ALL);
 }
 
 void glc_prog_attach(glc_ctx *c, GLuint program, GLuint shader, int attach)
@@ -251,27 +273,27 @@ void glc_prog_link(glc_ctx *c, GLuint program)
     glc_programs *p = progs(g);
     program_rec *r = p ? program_get(p, program, 1) : NULL;
     if (r) {
-        /* Attachments made before the layer saw them are unknown: no shader, writes. */
-        int w = r->nshaders == 0;
-        for (size_t k = 0; k < r->nshaders && !w; k++) {
+        /* Attachments made before the layer saw them are unknown: no shader, does all. */
+        unsigned use = r->nshaders == 0 ? GLC_PROG_ALL : 0;
+        for (size_t k = 0; k < r->nshaders && use != GLC_PROG_ALL; k++) {
             shader_rec *s = shader_get(p, r->shaders[k], 0);
-            w = !s || s->writes;
+            use |= s ? s->use : GLC_PROG_ALL;
         }
-        r->writes = w;
+        r->use = use;
     } else if (p) {
         p->unknown = 1;
     }
     pthread_mutex_unlock(&g->lock);
 }
 
-void glc_prog_set(glc_ctx *c, GLuint program, int writes)
+void glc_prog_set(glc_ctx *c, GLuint program, unsigned use)
 {
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
     glc_programs *p = progs(g);
     program_rec *r = p ? program_get(p, program, 1) : NULL;
     if (r)
-        r->writes = writes;
+        r->use = use;
     else if (p)
         p->unknown = 1;
     pthread_mutex_unlock(&g->lock);
@@ -351,26 +373,39 @@ void glc_prog_unknown(glc_ctx *c)
     pthread_mutex_unlock(&g->lock);
 }
 
-static int program_writes(glc_programs *p, GLuint program)
+static unsigned program_use(glc_programs *p, GLuint program)
 {
     program_rec *r = program_get(p, program, 0);
-    return !r || r->writes;
+    return r ? r->use : GLC_PROG_ALL;
+}
+
+/* What the next draw or dispatch of c may do (GLC_PROG_*). */
+static unsigned prog_use(glc_ctx *c)
+{
+    glc_programs *p = c->group->progs;
+    if (!p || p->unknown || !c->program_known)
+        return GLC_PROG_ALL; /* (a program made current before the layer saw it) */
+    unsigned use = c->tfb_active ? GLC_PROG_WRITES : 0;
+    if (c->program)
+        return use | program_use(p, c->program);
+    if (!c->pipeline)
+        return use; /* no program: fixed function, which writes no buffer, reads no texture
+                     * buffer */
+    struct pipe_rec *r = pipe_get(c, c->pipeline, 0);
+    if (!r)
+        return GLC_PROG_ALL; /* stages set before the layer saw them */
+    for (int i = 0; i < STAGES; i++)
+        if (r->stage[i])
+            use |= program_use(p, r->stage[i]);
+    return use;
 }
 
 int glc_prog_may_write(glc_ctx *c)
 {
-    glc_programs *p = c->group->progs;
-    if (c->tfb_active || !p || p->unknown || !c->program_known)
-        return 1; /* (a program made current before the layer saw it) */
-    if (c->program)
-        return program_writes(p, c->program);
-    if (!c->pipeline)
-        return 0; /* no program: fixed function, which writes no buffer */
-    struct pipe_rec *r = pipe_get(c, c->pipeline, 0);
-    if (!r)
-        return 1; /* stages set before the layer saw them */
-    for (int i = 0; i < STAGES; i++)
-        if (r->stage[i] && program_writes(p, r->stage[i]))
-            return 1;
-    return 0;
+    return (prog_use(c) & GLC_PROG_WRITES) != 0;
+}
+
+int glc_prog_may_read_texbufs(glc_ctx *c)
+{
+    return (prog_use(c) & GLC_PROG_TEXBUF) != 0;
 }

@@ -299,7 +299,7 @@ W_VTX(glDetachShader, (GLuint program, GLuint shader), (program, shader),
       glc_prog_attach(c, program, shader, 0))
 W_VTX(glLinkProgram, (GLuint program), (program), glc_prog_link(c, program))
 W_VTX(glProgramBinary, (GLuint program, GLenum binaryFormat, const void *binary, GLsizei length),
-      (program, binaryFormat, binary, length), glc_prog_set(c, program, 1))
+      (program, binaryFormat, binary, length), glc_prog_set(c, program, GLC_PROG_ALL))
 W_VTX(glDeleteProgram, (GLuint program), (program), glc_prog_deleted(c, program))
 W_VTX(glUseProgram, (GLuint program), (program), glc_prog_use(c, program))
 W_VTX(glBindProgramPipeline, (GLuint pipeline), (pipeline), glc_prog_bind_pipeline(c, pipeline))
@@ -317,7 +317,7 @@ static GLuint APIENTRY w_glCreateShaderProgramv(GLenum type, GLsizei count,
         return FALLBACK(glCreateShaderProgramv)(type, count, strings);
     GLuint p = GLC_FN(&c->inst->gl, glCreateShaderProgramv)(type, count, strings);
     if (p)
-        glc_prog_set(c, p, glc_glsl_writes(count, strings, NULL));
+        glc_prog_set(c, p, glc_glsl_use(count, strings, NULL));
     glc_poll(c);
     return p;
 }
@@ -936,7 +936,7 @@ static int shader_writable_target(GLenum target)
     static void APIENTRY w_##name params                     \
     {                                                        \
         ENTER_VOID(name, args);                              \
-        glc_buffer_gpu_writable(c, buffer, (offset), (size)); \
+        glc_buffer_gpu_writable(c, buffer, (offset), (size), #name); \
         GLC_FN(gl, name) args;                               \
     }
 
@@ -947,7 +947,7 @@ static int shader_writable_target(GLenum target)
     {                                                                      \
         ENTER_VOID(name, args);                                            \
         if (shader_writable_target(target))                                \
-            glc_buffer_gpu_writable(c, buffer, (offset), (size));          \
+            glc_buffer_gpu_writable(c, buffer, (offset), (size), #name);   \
         GLC_FN(gl, name) args;                                             \
         if (target == GL_UNIFORM_BUFFER)                                   \
             glc_vtx_uniform_buffer(c, index, buffer, (offset), (size));    \
@@ -970,12 +970,13 @@ W_INDEXED_BINDING(glBindBufferOffsetEXT,
 
 /* Multi-bind: buffers NULL unbinds the range. */
 static void bind_many(glc_ctx *c, GLenum target, GLuint first, GLsizei count,
-                      const GLuint *buffers, const GLintptr *offsets, const GLsizeiptr *sizes)
+                      const GLuint *buffers, const GLintptr *offsets, const GLsizeiptr *sizes,
+                      const char *call)
 {
     for (GLsizei i = 0; i < count; i++) {
         GLuint b = buffers ? buffers[i] : 0;
         if (shader_writable_target(target) && b)
-            glc_buffer_gpu_writable(c, b, offsets ? offsets[i] : 0, sizes ? sizes[i] : -1);
+            glc_buffer_gpu_writable(c, b, offsets ? offsets[i] : 0, sizes ? sizes[i] : -1, call);
         if (target == GL_UNIFORM_BUFFER)
             glc_vtx_uniform_buffer(c, first + (GLuint)i, b, b && offsets ? offsets[i] : 0,
                                    b && sizes ? sizes[i] : -1);
@@ -987,7 +988,7 @@ static void APIENTRY w_glBindBuffersBase(GLenum target, GLuint first, GLsizei co
 {
     ENTER_VOID(glBindBuffersBase, (target, first, count, buffers));
     GLC_FN(gl, glBindBuffersBase)(target, first, count, buffers);
-    bind_many(c, target, first, count, buffers, NULL, NULL);
+    bind_many(c, target, first, count, buffers, NULL, NULL, "glBindBuffersBase");
 }
 
 static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei count,
@@ -996,7 +997,7 @@ static void APIENTRY w_glBindBuffersRange(GLenum target, GLuint first, GLsizei c
 {
     ENTER_VOID(glBindBuffersRange, (target, first, count, buffers, offsets, sizes));
     GLC_FN(gl, glBindBuffersRange)(target, first, count, buffers, offsets, sizes);
-    bind_many(c, target, first, count, buffers, offsets, sizes);
+    bind_many(c, target, first, count, buffers, offsets, sizes, "glBindBuffersRange");
 }
 
 W_WRITABLE_BINDING(glTransformFeedbackBufferBase,
@@ -1007,38 +1008,74 @@ W_WRITABLE_BINDING(glTransformFeedbackBufferRange,
                    (GLuint xfb, GLuint index, GLuint buffer, GLintptr offset, GLsizeiptr size),
                    (xfb, index, buffer, offset, size), offset, size)
 
-/* Texture buffers can be bound as images and written by shaders. */
-W_WRITABLE_BINDING(glTexBuffer,
+/* Buffer textures: shaders that read buffer textures may read anywhere in the range; written
+ * only through an image unit (glc_image_bound). */
+#define W_TEXTURE_BUFFER(name, params, args, offset, size)   \
+    static void APIENTRY w_##name params                     \
+    {                                                        \
+        ENTER_VOID(name, args);                              \
+        glc_buffer_texture(c, buffer, (offset), (size), #name); \
+        GLC_FN(gl, name) args;                               \
+    }
+
+W_TEXTURE_BUFFER(glTexBuffer,
                    (GLenum target, GLenum internalformat, GLuint buffer),
                    (target, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTexBufferARB,
+W_TEXTURE_BUFFER(glTexBufferARB,
                    (GLenum target, GLenum internalformat, GLuint buffer),
                    (target, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTexBufferRange,
+W_TEXTURE_BUFFER(glTexBufferRange,
                    (GLenum target, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
                    (target, internalformat, buffer, offset, size), offset, size)
 
-W_WRITABLE_BINDING(glTextureBuffer,
+W_TEXTURE_BUFFER(glTextureBuffer,
                    (GLuint texture, GLenum internalformat, GLuint buffer),
                    (texture, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTextureBufferRange,
+W_TEXTURE_BUFFER(glTextureBufferRange,
                    (GLuint texture, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
                    (texture, internalformat, buffer, offset, size), offset, size)
 
-W_WRITABLE_BINDING(glTextureBufferEXT,
+W_TEXTURE_BUFFER(glTextureBufferEXT,
                    (GLuint texture, GLenum target, GLenum internalformat, GLuint buffer),
                    (texture, target, internalformat, buffer), 0, -1)
 
-W_WRITABLE_BINDING(glTextureBufferRangeEXT,
+W_TEXTURE_BUFFER(glTextureBufferRangeEXT,
                    (GLuint texture, GLenum target, GLenum internalformat, GLuint buffer, GLintptr offset, GLsizeiptr size),
                    (texture, target, internalformat, buffer, offset, size), offset, size)
 
-W_WRITABLE_BINDING(glMultiTexBufferEXT,
+W_TEXTURE_BUFFER(glMultiTexBufferEXT,
                    (GLenum texunit, GLenum target, GLenum internalformat, GLuint buffer),
                    (texunit, target, internalformat, buffer), 0, -1)
+
+/* Image units: a texture bound for writing may be a buffer texture. */
+static void APIENTRY w_glBindImageTexture(GLuint unit, GLuint texture, GLint level,
+                                          GLboolean layered, GLint layer, GLenum access,
+                                          GLenum format)
+{
+    ENTER_VOID(glBindImageTexture, (unit, texture, level, layered, layer, access, format));
+    glc_image_bound(c, texture, access, "glBindImageTexture");
+    GLC_FN(gl, glBindImageTexture)(unit, texture, level, layered, layer, access, format);
+}
+
+static void APIENTRY w_glBindImageTextureEXT(GLuint index, GLuint texture, GLint level,
+                                             GLboolean layered, GLint layer, GLenum access,
+                                             GLint format)
+{
+    ENTER_VOID(glBindImageTextureEXT, (index, texture, level, layered, layer, access, format));
+    glc_image_bound(c, texture, access, "glBindImageTextureEXT");
+    GLC_FN(gl, glBindImageTextureEXT)(index, texture, level, layered, layer, access, format);
+}
+
+static void APIENTRY w_glBindImageTextures(GLuint first, GLsizei count, const GLuint *textures)
+{
+    ENTER_VOID(glBindImageTextures, (first, count, textures));
+    for (GLsizei i = 0; textures && i < count; i++)   /* multi-bind: GL_READ_WRITE */
+        glc_image_bound(c, textures[i], GL_READ_WRITE, "glBindImageTextures");
+    GLC_FN(gl, glBindImageTextures)(first, count, textures);
+}
 
 /* ---- sync ----------------------------------------------------------------------------------- */
 
