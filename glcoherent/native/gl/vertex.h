@@ -15,7 +15,8 @@
  * GPU writes, and the non-indirect multi-draws. Its reads are then every enabled attribute's
  * bytes for that range and instance range, the index bytes, and every bound uniform-buffer
  * range. Shader storage, atomic-counter and texture buffers are not here: the GL layer flushes
- * those buffers whole (it knows them from their bindings).
+ * the first two whole and the ranges behind buffer textures for programs that read them (it
+ * knows them from their bindings).
  */
 #ifndef GLC_GL_VERTEX_H
 #define GLC_GL_VERTEX_H
