@@ -9,6 +9,10 @@
 //   PIPELINE_STATISTICS        vertices and primitives assembled by the rectangle's draw
 //   SO_STATISTICS(_STREAM0)    N points through stream output into a buffer of CAP points
 //   SO_OVERFLOW_PREDICATE(_STREAM0)  TRUE exactly when N > CAP
+// Even rounds poll with GetData(flags 0); odd rounds call Flush() once and then poll with
+// D3D11_ASYNC_GETDATA_DONOTFLUSH in a tight loop, so that the application makes no call that
+// could submit work while it waits (through glcoherent, a result written into a coherent query
+// buffer must then arrive without GL traffic); TIME reports the longest such wait.
 // The deterministic values of every round are checked and hashed into the RESULT line.
 // Usage: queries.exe [ROUNDS=20] [DEADLINE_MS=10000]
 #include "common.h"
@@ -30,6 +34,8 @@ static const UINT kSoCap = 64;        // stream output buffer capacity, points
 
 static double g_deadline_ms;
 static long long g_polls;
+static bool g_donotflush;           // this round polls with DONOTFLUSH
+static double g_donotflush_max_ms;  // longest DONOTFLUSH wait
 
 // GetData in a loop until the result is there; a deadline bounds the wait.
 static void poll(ID3D11DeviceContext *ctx, ID3D11Query *q, void *data, UINT size,
@@ -37,12 +43,16 @@ static void poll(ID3D11DeviceContext *ctx, ID3D11Query *q, void *data, UINT size
     D3D11_QUERY_DESC desc;
     q->GetDesc(&desc);
     REQUIRE(q->GetDataSize() <= size, "%s: GetDataSize %u > %u", name, q->GetDataSize(), size);
-    const double deadline = now_ms() + g_deadline_ms;
+    const double start = now_ms(), deadline = start + g_deadline_ms;
+    const UINT flags = g_donotflush ? D3D11_ASYNC_GETDATA_DONOTFLUSH : 0;
     for (;;) {
-        HRESULT hr = ctx->GetData(q, data, q->GetDataSize(), 0);
+        HRESULT hr = ctx->GetData(q, data, q->GetDataSize(), flags);
         ++g_polls;
-        if (hr == S_OK)
+        if (hr == S_OK) {
+            if (g_donotflush && now_ms() - start > g_donotflush_max_ms)
+                g_donotflush_max_ms = now_ms() - start;
             return;
+        }
         CHECK(hr);
         REQUIRE(now_ms() < deadline, "%s: no result within %.0f ms in round %d (GetData 0x%lx, "
                 "GetDataSize %u)", name, g_deadline_ms, round, (unsigned long)hr,
@@ -199,6 +209,9 @@ int main(int argc, char **argv) {
         ctx->End(event);
 
         // poll, in the order an application waiting for its oldest work would
+        g_donotflush = r % 2 == 1;
+        if (g_donotflush)
+            ctx->Flush();
         BOOL done = FALSE;
         poll(ctx, event, &done, sizeof done, "EVENT", r);
         REQUIRE(done, "EVENT returned FALSE");
@@ -267,8 +280,8 @@ int main(int argc, char **argv) {
            rounds, occlusion_total, so_written_total, (unsigned long long)h,
            so_stats ? "yes" : "unsupported", overflow ? "yes" : "unsupported",
            overflow0 ? "yes" : "unsupported");
-    printf("TIME ms_per_round=%.3f timed_ms=%.1f polls=%lld\n", elapsed / timed, elapsed,
-           g_polls);
+    printf("TIME ms_per_round=%.3f timed_ms=%.1f polls=%lld donotflush_max_wait_ms=%.1f\n",
+           elapsed / timed, elapsed, g_polls, g_donotflush_max_ms);
     fflush(stdout);
 
     ctx->ClearState();
