@@ -392,6 +392,13 @@ class GLDifferential(RuleBasedStateMachine):
             if a < z:
                 b.gpu_touched[a - b.moff:z - b.moff] = True
                 b.unloaded[a - b.moff:z - b.moff] = False
+                # Bytes the CPU wrote through a FLUSH_EXPLICIT mapping and had not flushed yet,
+                # now written by the GPU: what a later flush leaves there differs between
+                # implementations (a staging copy puts the CPU's bytes back, a direct mapping
+                # such as llvmpipe's keeps the GPU's): undefined, and no flush defines them.
+                seg = b.unflushed[a - b.moff:z - b.moff]
+                b.undef[a:z] |= seg
+                seg[:] = False
 
     def gpu_wrote_mapped_nonpersistent(self, b):
         """A GPU write to a buffer mapped without PERSISTENT (GL: undefined), including what
@@ -1235,6 +1242,34 @@ def test_invalidated_persistent_map_zero_write_kept(fuzz_env):
     native, emulated = run_both(fuzz_env, seq)
     assert native == bytes(16)
     assert emulated == native, f"CPU zeros lost: emulated buffer holds {emulated.hex()}"
+
+
+def test_gpu_write_over_unflushed_explicit_flush_bytes(fuzz_env):
+    """Found by the 10-minute auto soak (a model error, not a glcoherent bug): CPU bytes written
+    through a FLUSH_EXPLICIT persistent mapping, then a GPU copy into them, then the explicit
+    flush. llvmpipe's mapping is the buffer itself, so the GPU's bytes stay; glcoherent flushes
+    the CPU's bytes before the copy and keeps the GPU's too. (An implementation with a staging
+    copy would put the CPU's bytes back at the flush: the model now calls them undefined.)"""
+    W, P, FE = G.GL_MAP_WRITE_BIT, G.GL_MAP_PERSISTENT_BIT, G.GL_MAP_FLUSH_EXPLICIT_BIT
+    R = G.GL_MAP_READ_BIT
+
+    def seq(A):
+        b = A.create_buffer()
+        A.glNamedBufferStorage(b, 4096, bytes(range(256)) * 16, R | W | P)
+        ptr = A.glMapNamedBufferRange(b, 256, 1024, W | P | FE)
+        view(ptr, 1024)[0:512] = 7                                  # CPU, not flushed
+        A.glCopyNamedBufferSubData(b, b, 2048, 256 + 100, 64)       # GPU over bytes 100..163
+        A.glFlushMappedNamedBufferRange(b, 0, 512)
+        A.glFinish()
+        out = A.read(b, 256, 512)
+        A.glUnmapNamedBuffer(b)
+        A.delete_buffer(b)
+        assert not A.errors()
+        return out
+
+    native, emulated = run_both(fuzz_env, seq)
+    assert native[:100] == b"\7" * 100 and native[100:164] == bytes(range(64)), native.hex()
+    assert emulated == native, "explicit-flush bytes under a GPU write differ from native"
 
 
 # ------------------------------------------------------------------------------------- soak mode
