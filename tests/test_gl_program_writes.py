@@ -192,8 +192,20 @@ void main() {
 def test_buffer_texture_read_only_where_programs_read_it(gl, glc):
     """A persistent coherent buffer behind a buffer texture (no image unit bound): a program
     that samples the buffer texture sees every CPU write; one that does not flushes none of
-    it; neither makes the buffer GPU-writable (no merge)."""
-    GL = gl
+    it; neither makes the buffer GPU-writable (no merge). In a share group of its own: once an
+    image unit was bound for writing in a group (an earlier test does), its buffer textures
+    stay shader-writable."""
+    from glcoherent.egl import HeadlessContext
+
+    own = HeadlessContext()
+    own.make_current()
+    try:
+        _buffer_texture_reads(gl, glc)
+    finally:
+        own.destroy()
+
+
+def _buffer_texture_reads(GL, glc):
     size = 1 << 20
     buf = create_buffer()
     raw.glNamedBufferStorage(buf, size, None, RWPC)

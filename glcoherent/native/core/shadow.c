@@ -90,6 +90,49 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
+/* 1 if the n bytes at p are all zero. */
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc |= load64(p + i);
+    for (; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* The runs of 4 KiB chunks of src[0, end) that are not all zero: while nz_next(&it), bytes
+ * [it.at, it.at + it.len) are one. Fresh shadows and references read as zero, so copying only
+ * those runs leaves zero pages unpopulated (new storage is mostly zero). */
+typedef struct nz_iter {
+    const uint8_t *src;
+    size_t end, pos;
+    size_t at, len;
+} nz_iter;
+
+static int nz_next(nz_iter *it)
+{
+    const size_t chunk = 4096;
+    while (it->pos < it->end) {
+        size_t n = it->end - it->pos < chunk ? it->end - it->pos : chunk;
+        if (!all_zero(it->src + it->pos, n))
+            break;
+        it->pos += n;
+    }
+    if (it->pos >= it->end)
+        return 0;
+    it->at = it->pos;
+    while (it->pos < it->end) {
+        size_t n = it->end - it->pos < chunk ? it->end - it->pos : chunk;
+        if (all_zero(it->src + it->pos, n))
+            break;
+        it->pos += n;
+    }
+    it->len = it->pos - it->at;
+    return 1;
+}
+
 /* 1 if every byte of x is non-zero. */
 static inline int all_bytes_set(uint64_t x)
 {
@@ -292,6 +335,12 @@ void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len)
         memcpy(s->ref + offset, src, len);
 }
 
+void glc_shadow_load_fresh(glc_shadow *s, const void *src, size_t len)
+{
+    for (nz_iter it = {.src = src, .end = len}; nz_next(&it);)
+        glc_shadow_load(s, it.at, it.src + it.at, it.len);
+}
+
 int glc_shadow_maybe_dirty(const glc_shadow *s)
 {
     return s->region ? glc_region_maybe_dirty(s->region) : 1;
@@ -436,10 +485,15 @@ int glc_shadow_enable_merge(glc_shadow *s, void *dst)
         return 0;
     if (dst) /* (a failure leaves the pages dirty: the collect below sends them) */
         (void)glc_shadow_flush(s, dst);
-    uint8_t *ref = malloc(s->length);
+    uint8_t *ref = calloc(1, s->length);
     if (!ref)
         return -ENOMEM;
-    memcpy(ref, s->internal_base + s->lead, s->length);
+    /* The reference is what the real buffer holds (the shadow's bytes after that flush, where
+     * the shadow was loaded from it; where it was not, the buffer's bytes are the ones a client
+     * write must be told from). */
+    const uint8_t *from = dst ? (const uint8_t *)dst : s->internal_base + s->lead;
+    for (nz_iter it = {.src = from, .end = s->length}; nz_next(&it);)
+        memcpy(ref + it.at, from + it.at, it.len);
     s->ref = ref;
     /* Pages written between that flush and the snapshot: bring ref and dst in step, whole
      * pages (nobody else has written the real buffer since the last exchange). */
@@ -465,10 +519,11 @@ long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t 
 {
     if (offset >= s->length)
         return 0;
-    return glc_shadow_copy_back_bytes(s, (const uint8_t *)src + offset, offset, len);
+    return glc_shadow_copy_back_bytes(s, (const uint8_t *)src + offset, offset, len, 0);
 }
 
-long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len)
+long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len,
+                                int whole)
 {
     if (offset >= s->length)
         return 0;
@@ -476,7 +531,12 @@ long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset,
         len = s->length - offset;
     size_t n;
     const uint8_t *from = bytes;
-    if (s->ref) {
+    if (s->ref && whole) {
+        /* ref first, then the data from ref (as the diff does) */
+        memcpy(s->ref + offset, from, len);
+        memcpy(s->internal_base + s->lead + offset, s->ref + offset, len);
+        n = len;
+    } else if (s->ref) {
         n = glc_diff_apply_to(s->ref + offset, from, len, s->internal_base + s->lead + offset);
     } else {
         memcpy(s->internal_base + s->lead + offset, from, len);

@@ -75,6 +75,9 @@ uintptr_t glc_shadow_end(const glc_shadow *s);  /* end address of the client vie
 /* Fill [offset, offset+len) of the shadow from src without marking it dirty (map-time copy-in).
  * Keeps the reference copy in step when merge mode is on. */
 void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len);
+/* The same for [0, len) of a shadow that reads as zero (new, not reset): only the 4 KiB chunks
+ * of src that are not zero are copied, so zero pages stay unpopulated. */
+void glc_shadow_load_fresh(glc_shadow *s, const void *src, size_t len);
 
 /* Cheap: 0 means the client certainly wrote nothing since the last flush. */
 int glc_shadow_maybe_dirty(const glc_shadow *s);
@@ -92,7 +95,9 @@ long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user);
 long glc_shadow_flush_range(glc_shadow *s, void *dst, size_t offset, size_t len);
 
 /* Keep a reference copy from now on, so that flush and copy-back are byte exact. Flushes
- * pending client writes to dst first (dst may be NULL if the caller just flushed).
+ * pending client writes to dst first and takes the reference from dst (the real buffer: also
+ * right for a shadow never loaded from it, whose undefined bytes need not match it); dst may
+ * be NULL if the caller just flushed (the reference is then the shadow).
  * Returns 0, -ENOMEM, or the tracker's -errno when it could not collect (no merge then). */
 int glc_shadow_enable_merge(glc_shadow *s, void *dst);
 int glc_shadow_merging(const glc_shadow *s);
@@ -103,8 +108,12 @@ int glc_shadow_merging(const glc_shadow *s);
  * Returns bytes written into the shadow. */
 long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t len);
 /* The same from a copy of the driver's bytes: `bytes` holds [offset, offset + len) (the
- * completion thread reads the driver's mapping into a buffer of its own first). */
-long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len);
+ * completion thread reads the driver's mapping into a buffer of its own first). `whole`: the
+ * GPU wrote every byte of the range (a copy or clear destination, a query result, a contiguous
+ * pixel pack), so no client byte there is left to keep: it is copied as it is (into the
+ * reference too in merge mode), without a diff. */
+long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len,
+                                int whole);
 
 void glc_shadow_get_stats(const glc_shadow *s, glc_shadow_stats *out);
 

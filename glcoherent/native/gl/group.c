@@ -201,8 +201,10 @@ int glc_map_candidate(const glc_map *m)
 
 static void set_pending(glc_group *g, glc_map *m, int on)
 {
-    if (!on)
+    if (!on) {
         m->wlo = m->whi = 0;
+        m->wexact = 0;
+    }
     if (m->pending == on)
         return;
     m->pending = on;
@@ -224,11 +226,13 @@ void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
     map_free(inst, m);
 }
 
-/* Bring back the bytes pending GPU writes may have touched (byte exact when merging). */
+/* Bring back the bytes pending GPU writes may have touched (byte exact when merging, unless
+ * they wrote every byte of the range). */
 static void copy_back(glc_map *m)
 {
     if (m->whi > m->wlo)
-        glc_shadow_copy_back(m->shadow, m->driver, (size_t)m->wlo, (size_t)(m->whi - m->wlo));
+        glc_shadow_copy_back_bytes(m->shadow, m->driver + m->wlo, (size_t)m->wlo,
+                                   (size_t)(m->whi - m->wlo), m->wexact);
 }
 
 /* A sync point: the GPU writes that context `ctx` issued up to write sequence `seq` are
@@ -283,14 +287,9 @@ void glc_prepare_write(glcoherent_instance *inst, glc_map *m)
     if ((m->access & GL_MAP_WRITE_BIT) && !glc_shadow_merging(m->shadow)) {
         int rc = glc_shadow_enable_merge(m->shadow, m->driver);
         if (rc == 0) {
-            if (m->unloaded) {
-                /* The reference was taken from a shadow never filled from the buffer, whose
-                 * bytes the app left undefined: make the buffer equal to it, or a client write
-                 * of the reference's value (zero) would look unchanged and never go down. No
-                 * GPU write happened since the map (this is the first one). */
-                memcpy(m->driver, glc_shadow_internal(m->shadow), (size_t)m->length);
-                m->unloaded = 0;
-            }
+            /* (The reference is the buffer's bytes, so a shadow never loaded from it - the
+             * map invalidated it - needs no copy into the buffer: a client write of any value
+             * the buffer does not hold differs from the reference and goes down.) */
             ADD(inst->merges, 1);
             glc_log(inst, GLC_LOG_DEBUG,
                     "buffer %u: CPU and GPU both write it, merging byte by byte",
@@ -307,7 +306,7 @@ void glc_prepare_write(glcoherent_instance *inst, glc_map *m)
  * anywhere in it). A write that misses the mapped range does not concern the shadow. Returns 1
  * when m became pending (the completion thread is to be woken). */
 int glc_mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
-                     GLsizeiptr size)
+                     GLsizeiptr size, int exact)
 {
     /* Write-only persistent maps too: programs read them (piglit bufferstorage-persistent
      * read maps WRITE|PERSISTENT and reads GPU results through the pointer, as drivers allow),
@@ -325,11 +324,14 @@ int glc_mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
             return 0;
     }
     if (m->whi > m->wlo) {
+        /* The union stays written whole only if both are and nothing lies between them. */
+        exact = exact && m->wexact && lo <= m->whi && hi >= m->wlo;
         lo = lo < m->wlo ? lo : m->wlo;
         hi = hi > m->whi ? hi : m->whi;
     }
     m->wlo = lo;
     m->whi = hi;
+    m->wexact = exact;
     uint64_t seq = ++g->write_seq;
     unsigned k = 0;
     while (k < m->nwriters && m->writers[k].ctx != ctx)

@@ -96,38 +96,6 @@ GLuint glc_bound_buffer(glc_ctx *c, GLenum target)
     return (GLuint)v;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, sizeof w);
-        acc |= w;
-    }
-    for (; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
-}
-
-/* Map-time copy-in. A fresh shadow reads as zeros, so runs of zero pages in the buffer (new
- * storage, mostly) are only read, never written: no shadow page gets populated for them. */
-static void load_nonzero(glc_shadow *sh, const uint8_t *src, size_t len)
-{
-    const size_t chunk = 4096;
-    size_t run = 0, i = 0;
-    for (; i < len; i += chunk) {
-        size_t n = len - i < chunk ? len - i : chunk;
-        if (all_zero(src + i, n)) {
-            if (i > run)
-                glc_shadow_load(sh, run, src + run, i - run);
-            run = i + n;
-        }
-    }
-    if (len > run)
-        glc_shadow_load(sh, run, src + run, len - run);
-}
-
 /* Group lock held: add m to the group's mappings. 0, or -ENOMEM. */
 static int group_add_map(glc_group *g, glc_map *m)
 {
@@ -185,7 +153,7 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     if (!unloaded && reused)
         glc_shadow_load(sh, 0, ptr, (size_t)length); /* (not zero: it held another map) */
     else if (!unloaded)
-        load_nonzero(sh, ptr, (size_t)length);
+        glc_shadow_load_fresh(sh, ptr, (size_t)length);
     glc_map *m = calloc(1, sizeof *m);
     if (!m) {
         glc_shadow_destroy(sh);
@@ -201,7 +169,6 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     m->length = length;
     m->access = access;
     m->persistent = persistent;
-    m->unloaded = unloaded;
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
     /* A stale record (name reused after a delete we did not see) goes first. */
