@@ -7,7 +7,8 @@ users get today), and under `python -m glcoherent run --stats` with every tracke
 `--limit 2G`. Required: the same deterministic RESULT line as the native run with the same
 arguments, and exactly one stats line from the application with persistent_maps > 0,
 max_mapped_end within the limit and no out-of-memory. The programs render offscreen (no swap
-chain: with one, Wine's exit is racy); a run that fails anyway is retried once and counted.
+chain; tests/wined3d/exits.py counts how swap-chain runs end); a run that fails anyway is
+retried once and counted.
 
 Marked `xvfb` as well as `wined3d`: tools/test.sh runs it once (in the default pass); it covers
 every tracker itself. Set GLCOHERENT_WINED3D_REPORT=FILE to get every run's figures as JSON.

@@ -1,5 +1,6 @@
 // Shared helpers for the D3D11 test programs run through Wine's wined3d (tests/test_wined3d.py).
-// Every program renders offscreen (no window, no swap chain: a swap chain makes Wine's exit racy),
+// Every program but swapchain.cpp renders offscreen (no window, no swap chain: Wine's exit
+// with one was seen racy; exits.py counts it),
 // prints one deterministic "RESULT ..." line and one "TIME ..." line on stdout, and exits 0 only
 // when its own checks pass (2: a D3D call failed, 3: a check or a deadline failed).
 #pragma once
