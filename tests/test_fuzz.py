@@ -1272,6 +1272,44 @@ def test_gpu_write_over_unflushed_explicit_flush_bytes(fuzz_env):
     assert emulated == native, "explicit-flush bytes under a GPU write differ from native"
 
 
+def test_invalidated_map_shader_write_then_cpu_write_elsewhere(fuzz_env):
+    """The shape of two divergences the 10-minute mprotect soak found in an intermediate change
+    (the merge reference taken from the buffer instead of the shadow): persistent write map with
+    INVALIDATE_RANGE (the shadow is not loaded: zeros), a compute shader writes part of it
+    (merging on), the CPU writes one byte elsewhere in that page, glFinish. The shader's bytes
+    must survive: the shadow's zeros where nobody wrote are not client writes. (This sequence
+    did not fail on that change: the soak's order of flush and copy-back did not recur here;
+    the soak on the fixed code is the check.)"""
+    W, P = G.GL_MAP_WRITE_BIT, G.GL_MAP_PERSISTENT_BIT
+    R = G.GL_MAP_READ_BIT
+    prog, loc = fuzz_env.prog, fuzz_env.loc
+
+    def seq(A):
+        b = A.create_buffer()
+        A.glNamedBufferStorage(b, 256, bytes(range(256)), R | W | P)
+        ptr = A.glMapNamedBufferRange(b, 0, 256, W | P | G.GL_MAP_INVALIDATE_RANGE_BIT)
+        for name, v in (("count", 3), ("stride", 1), ("value", 0), ("use_src", 0)):
+            fuzz_env.N.glProgramUniform1ui(prog, loc[name], v)
+        A.glBindBufferRange(G.GL_SHADER_STORAGE_BUFFER, 0, b, 64, 12)
+        A.glUseProgram(prog)
+        A.glDispatchCompute(1, 1, 1)
+        A.glMemoryBarrier(G.GL_ALL_BARRIER_BITS)
+        A.glUseProgram(0)
+        A.glBindBufferBase(G.GL_SHADER_STORAGE_BUFFER, 0, 0)
+        view(ptr, 256)[0] = 5                                   # CPU: one byte, same page
+        A.glFinish()
+        out = A.read(b, 64, 12)
+        A.glUnmapNamedBuffer(b)
+        A.delete_buffer(b)
+        assert not A.errors()
+        return out
+
+    native, emulated = run_both(fuzz_env, seq)
+    want = b"".join(((i * 2654435761) % (1 << 32)).to_bytes(4, "little") for i in range(3))
+    assert native == want, native.hex()
+    assert emulated == native, f"shader bytes lost: emulated {emulated.hex()}"
+
+
 # ------------------------------------------------------------------------------------- soak mode
 
 def soak(seconds: float, batch: int = 20) -> int:

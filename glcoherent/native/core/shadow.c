@@ -488,12 +488,22 @@ int glc_shadow_enable_merge(glc_shadow *s, void *dst)
     uint8_t *ref = calloc(1, s->length);
     if (!ref)
         return -ENOMEM;
-    /* The reference is what the real buffer holds (the shadow's bytes after that flush, where
-     * the shadow was loaded from it; where it was not, the buffer's bytes are the ones a client
-     * write must be told from). */
-    const uint8_t *from = dst ? (const uint8_t *)dst : s->internal_base + s->lead;
-    for (nz_iter it = {.src = from, .end = s->length}; nz_next(&it);)
-        memcpy(ref + it.at, from + it.at, it.len);
+    uint8_t *data = s->internal_base + s->lead;
+    if (!dst) {
+        memcpy(ref, data, s->length);
+    } else {
+        /* After that flush, a page the client did not write since holds the buffer's bytes, or
+         * zeros where the shadow was never loaded (an invalidating map; its bytes are the
+         * application's to define). Where the buffer is zero both are zero: the calloc'ed
+         * reference already is, and neither page is read (a 64 MiB chunk made without data is
+         * zero nearly everywhere, and reading a shadow page populates it). Elsewhere the
+         * reference and the buffer take the shadow's bytes. Pages written meanwhile are brought
+         * in step below. */
+        for (nz_iter it = {.src = dst, .end = s->length}; nz_next(&it);) {
+            memcpy(ref + it.at, data + it.at, it.len);
+            memcpy((uint8_t *)dst + it.at, ref + it.at, it.len);
+        }
+    }
     s->ref = ref;
     /* Pages written between that flush and the snapshot: bring ref and dst in step, whole
      * pages (nobody else has written the real buffer since the last exchange). */

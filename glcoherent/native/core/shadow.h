@@ -95,9 +95,9 @@ long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user);
 long glc_shadow_flush_range(glc_shadow *s, void *dst, size_t offset, size_t len);
 
 /* Keep a reference copy from now on, so that flush and copy-back are byte exact. Flushes
- * pending client writes to dst first and takes the reference from dst (the real buffer: also
- * right for a shadow never loaded from it, whose undefined bytes need not match it); dst may
- * be NULL if the caller just flushed (the reference is then the shadow).
+ * pending client writes to dst first; the reference and dst then hold the shadow's bytes
+ * (also for a shadow never loaded from dst: an invalidating map), read only where dst is not
+ * zero. dst may be NULL if the caller just flushed (the reference is then the shadow).
  * Returns 0, -ENOMEM, or the tracker's -errno when it could not collect (no merge then). */
 int glc_shadow_enable_merge(glc_shadow *s, void *dst);
 int glc_shadow_merging(const glc_shadow *s);

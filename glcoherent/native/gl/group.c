@@ -287,9 +287,9 @@ void glc_prepare_write(glcoherent_instance *inst, glc_map *m)
     if ((m->access & GL_MAP_WRITE_BIT) && !glc_shadow_merging(m->shadow)) {
         int rc = glc_shadow_enable_merge(m->shadow, m->driver);
         if (rc == 0) {
-            /* (The reference is the buffer's bytes, so a shadow never loaded from it - the
-             * map invalidated it - needs no copy into the buffer: a client write of any value
-             * the buffer does not hold differs from the reference and goes down.) */
+            /* (A shadow never loaded from the buffer - the map invalidated it - is copied
+             * into it there, where the buffer is not zero: a client write of the reference's
+             * value must not look unchanged.) */
             ADD(inst->merges, 1);
             glc_log(inst, GLC_LOG_DEBUG,
                     "buffer %u: CPU and GPU both write it, merging byte by byte",
