@@ -188,14 +188,19 @@ size_t glc_diff_apply_to(uint8_t *ref, const uint8_t *new_, size_t len, uint8_t 
             i = j;
             continue;
         }
-        /* A word with some bytes changed (pixels whose alpha stays, say): store those bytes
-         * only, without a call per short run; unchanged bytes keep what the client wrote. */
-        for (int k = 0; k < 8; k++)
-            if (ref[i + k] != n[k]) {
-                ref[i + k] = n[k];
-                dst[i + k] = n[k];
-                changed++;
-            }
+        /* A word with some bytes changed (pixels whose alpha stays, say): the reference takes
+         * the whole word (its other bytes are equal already), the destination only the changed
+         * bytes, found from the high bit of each non-zero byte of x: unchanged bytes keep what
+         * the client wrote, even while it writes. */
+        memcpy(ref + i, n, 8);
+        const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+        uint64_t bits = (((x & low7) + low7) | x) & ~low7;
+        while (bits) {
+            int k = __builtin_ctzll(bits) >> 3;
+            dst[i + k] = n[k];
+            changed++;
+            bits &= bits - 1;
+        }
         i += 8;
     }
     for (; i < len; i++)
@@ -529,11 +534,10 @@ long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t 
 {
     if (offset >= s->length)
         return 0;
-    return glc_shadow_copy_back_bytes(s, (const uint8_t *)src + offset, offset, len, 0);
+    return glc_shadow_copy_back_bytes(s, (const uint8_t *)src + offset, offset, len);
 }
 
-long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len,
-                                int whole)
+long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len)
 {
     if (offset >= s->length)
         return 0;
@@ -541,12 +545,7 @@ long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset,
         len = s->length - offset;
     size_t n;
     const uint8_t *from = bytes;
-    if (s->ref && whole) {
-        /* ref first, then the data from ref (as the diff does) */
-        memcpy(s->ref + offset, from, len);
-        memcpy(s->internal_base + s->lead + offset, s->ref + offset, len);
-        n = len;
-    } else if (s->ref) {
+    if (s->ref) {
         n = glc_diff_apply_to(s->ref + offset, from, len, s->internal_base + s->lead + offset);
     } else {
         memcpy(s->internal_base + s->lead + offset, from, len);

@@ -108,12 +108,8 @@ int glc_shadow_merging(const glc_shadow *s);
  * Returns bytes written into the shadow. */
 long glc_shadow_copy_back(glc_shadow *s, const void *src, size_t offset, size_t len);
 /* The same from a copy of the driver's bytes: `bytes` holds [offset, offset + len) (the
- * completion thread reads the driver's mapping into a buffer of its own first). `whole`: the
- * GPU wrote every byte of the range (a copy or clear destination, a query result, a contiguous
- * pixel pack), so no client byte there is left to keep: it is copied as it is (into the
- * reference too in merge mode), without a diff. */
-long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len,
-                                int whole);
+ * completion thread reads the driver's mapping into a buffer of its own first). */
+long glc_shadow_copy_back_bytes(glc_shadow *s, const void *bytes, size_t offset, size_t len);
 
 void glc_shadow_get_stats(const glc_shadow *s, glc_shadow_stats *out);
 

@@ -201,10 +201,8 @@ int glc_map_candidate(const glc_map *m)
 
 static void set_pending(glc_group *g, glc_map *m, int on)
 {
-    if (!on) {
+    if (!on)
         m->wlo = m->whi = 0;
-        m->wexact = 0;
-    }
     if (m->pending == on)
         return;
     m->pending = on;
@@ -226,13 +224,11 @@ void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
     map_free(inst, m);
 }
 
-/* Bring back the bytes pending GPU writes may have touched (byte exact when merging, unless
- * they wrote every byte of the range). */
+/* Bring back the bytes pending GPU writes may have touched (byte exact when merging). */
 static void copy_back(glc_map *m)
 {
     if (m->whi > m->wlo)
-        glc_shadow_copy_back_bytes(m->shadow, m->driver + m->wlo, (size_t)m->wlo,
-                                   (size_t)(m->whi - m->wlo), m->wexact);
+        glc_shadow_copy_back(m->shadow, m->driver, (size_t)m->wlo, (size_t)(m->whi - m->wlo));
 }
 
 /* A sync point: the GPU writes that context `ctx` issued up to write sequence `seq` are
@@ -306,7 +302,7 @@ void glc_prepare_write(glcoherent_instance *inst, glc_map *m)
  * anywhere in it). A write that misses the mapped range does not concern the shadow. Returns 1
  * when m became pending (the completion thread is to be woken). */
 int glc_mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
-                     GLsizeiptr size, int exact)
+                     GLsizeiptr size)
 {
     /* Write-only persistent maps too: programs read them (piglit bufferstorage-persistent
      * read maps WRITE|PERSISTENT and reads GPU results through the pointer, as drivers allow),
@@ -324,14 +320,11 @@ int glc_mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
             return 0;
     }
     if (m->whi > m->wlo) {
-        /* The union stays written whole only if both are and nothing lies between them. */
-        exact = exact && m->wexact && lo <= m->whi && hi >= m->wlo;
         lo = lo < m->wlo ? lo : m->wlo;
         hi = hi > m->whi ? hi : m->whi;
     }
     m->wlo = lo;
     m->whi = hi;
-    m->wexact = exact;
     uint64_t seq = ++g->write_seq;
     unsigned k = 0;
     while (k < m->nwriters && m->writers[k].ctx != ctx)

@@ -41,7 +41,6 @@ struct glc_map {
     int pending;               /* GPU writes not yet brought back */
     GLintptr wlo, whi;         /* while pending: the mapping-relative byte range [wlo, whi)
                                 * those writes may have touched (copy-back looks only there) */
-    int wexact;                /* ... and they write every byte of it (copied back whole) */
     int flush_failed;          /* a flush of this mapping failed (logged once) */
     glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
     unsigned nwriters;
@@ -123,11 +122,10 @@ void glc_set_remove(name_set *s, GLuint name);
 /* Before a command may write m: make flushes byte exact from now on. */
 void glc_prepare_write(glcoherent_instance *inst, glc_map *m);
 /* Context `ctx` issued a command that may write [offset, offset + size) of m's buffer (size < 0:
- * anywhere in it); `exact`: it writes every byte of that range. A write that misses the mapped
- * range does not concern the shadow. Returns 1 when m became pending (the completion thread is
- * to be woken). */
+ * anywhere in it). A write that misses the mapped range does not concern the shadow. Returns 1
+ * when m became pending (the completion thread is to be woken). */
 int glc_mark_written(glc_group *g, glc_map *m, uint64_t ctx, GLintptr offset,
-                     GLsizeiptr size, int exact);
+                     GLsizeiptr size);
 
 /* Flush m's shadow into the driver's mapping before `op`; every flushed shadow of the group.
  * A failure (the tracker could not collect: the shadow's writes stay pending for the next

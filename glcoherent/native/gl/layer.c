@@ -67,7 +67,7 @@ void glc_after_draw(glc_ctx *c)
             /* Only where the buffer was bound for writing (the union of those ranges). */
             int64_t lo = g->writable.lo[k], hi = g->writable.hi[k];
             kick |= glc_mark_written(g, m, c->id, (GLintptr)lo,
-                                     hi == INT64_MAX ? -1 : (GLsizeiptr)(hi - lo), 0);
+                                     hi == INT64_MAX ? -1 : (GLsizeiptr)(hi - lo));
         }
     pthread_mutex_unlock(&g->lock);
     if (kick)
@@ -201,14 +201,14 @@ void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws)
     pthread_mutex_unlock(&g->lock);
 }
 
-void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size, int exact)
+void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
 {
     glc_group *g = c->group;
     if (!name || !LOAD(g->nmaps))
         return;
     pthread_mutex_lock(&g->lock);
     glc_map *m = glc_find_map(g, name);
-    int kick = m && glc_mark_written(g, m, c->id, offset, size, exact);
+    int kick = m && glc_mark_written(g, m, c->id, offset, size);
     pthread_mutex_unlock(&g->lock);
     if (kick)
         glc_completion_kick(c->inst);
@@ -252,7 +252,7 @@ int glc_refresh_pending(glcoherent_instance *inst, void *scratch, size_t max_byt
                 return rc; /* cannot read safely here (seccomp): the thread stops */
             }
             if (rc == 0)
-                glc_shadow_copy_back_bytes(m->shadow, scratch, (size_t)m->wlo, len, m->wexact);
+                glc_shadow_copy_back_bytes(m->shadow, scratch, (size_t)m->wlo, len);
         }
         pthread_mutex_unlock(&g->lock);
     }

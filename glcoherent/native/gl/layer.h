@@ -154,10 +154,8 @@ void glc_before_read(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
  * it; name 0: unknown): flush that range of its shadow (all of it for size < 0, every shadow
  * for name 0), and make the shadow exact (byte merge) from now on. */
 void glc_before_write(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
-/* After a command that wrote [offset, offset+size) of buffer `name` (size < 0: all of it);
- * `exact`: every byte of that range (a copy, clear or sub-data destination, a query result, a
- * contiguous pixel pack), 0 when the range only bounds what it wrote. */
-void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size, int exact);
+/* After a command that wrote [offset, offset+size) of buffer `name` (size < 0: all of it). */
+void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* Buffer currently bound to target in this context (0 when none or unknown target). */
 GLuint glc_bound_buffer(glc_ctx *c, GLenum target);
 /* A sync point that guarantees completion of everything this context issued so far

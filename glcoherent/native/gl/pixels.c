@@ -62,10 +62,8 @@ static GLint pack_param(glc_ctx *c, GLenum pname)
     return v;
 }
 
-int64_t glc_pack_extent(glc_ctx *c, int64_t w, int64_t h, int64_t d, GLenum format, GLenum type,
-                        int *whole)
+int64_t glc_pack_extent(glc_ctx *c, int64_t w, int64_t h, int64_t d, GLenum format, GLenum type)
 {
-    *whole = 0;
     int packed, n = components(format);
     int64_t s = element_size(type, &packed);
     if (!n || !s)
@@ -88,7 +86,6 @@ int64_t glc_pack_extent(glc_ctx *c, int64_t w, int64_t h, int64_t d, GLenum form
     int64_t row = s >= align ? group * l : align * ((group * l + align - 1) / align);
     int64_t image = row * (img_h ? img_h : h);
     int64_t start = skip_img * image + skip_rows * row + skip_px * group;
-    *whole = start == 0 && (h == 1 || row == w * group) && (d == 1 || image == h * row);
     return start + (d - 1) * image + (h - 1) * row + w * group;
 }
 
@@ -108,13 +105,12 @@ static int level_size(glc_ctx *c, GLenum target, GLint level, GLint *w, GLint *h
 }
 
 int64_t glc_pack_extent_level(glc_ctx *c, GLenum target, GLint level, GLenum format,
-                              GLenum type, int *whole)
+                              GLenum type)
 {
     GLint w, h, d;
-    *whole = 0;
     if (level_size(c, target, level, &w, &h, &d) != 0)
         return -1;
-    return glc_pack_extent(c, w, h, d, format, type, whole);
+    return glc_pack_extent(c, w, h, d, format, type);
 }
 
 int64_t glc_pack_extent_compressed(glc_ctx *c, GLenum target, GLint level)

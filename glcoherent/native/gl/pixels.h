@@ -19,15 +19,12 @@
 #include "gl/layer.h"
 
 /* Bytes from the pointer to the end of the last byte written by packing a w x h x d image of
- * `format`/`type` under the current pack state (d > 1 uses IMAGE_HEIGHT and SKIP_IMAGES).
- * *whole: 1 when the pack writes every byte of that range (no skips, rows and images without
- * gaps), else 0. */
-int64_t glc_pack_extent(glc_ctx *c, int64_t w, int64_t h, int64_t d, GLenum format, GLenum type,
-                        int *whole);
+ * `format`/`type` under the current pack state (d > 1 uses IMAGE_HEIGHT and SKIP_IMAGES). */
+int64_t glc_pack_extent(glc_ctx *c, int64_t w, int64_t h, int64_t d, GLenum format, GLenum type);
 
 /* The same for a whole mip level of the texture bound to `target` (glGetTexImage). */
 int64_t glc_pack_extent_level(glc_ctx *c, GLenum target, GLint level, GLenum format,
-                              GLenum type, int *whole);
+                              GLenum type);
 
 /* Bytes glGetCompressedTexImage writes for a level of the texture bound to `target`. */
 int64_t glc_pack_extent_compressed(glc_ctx *c, GLenum target, GLint level);

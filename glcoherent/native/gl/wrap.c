@@ -357,14 +357,13 @@ typedef struct pack_range {
     int64_t len;
 } pack_range;
 #define PR(ptr, len) ((pack_range){(ptr), (len)})
-#define PACK_glReadPixels(x, y, w, h, f, t, p) PR(p, glc_pack_extent(c, w, h, 1, f, t, &exact))
+#define PACK_glReadPixels(x, y, w, h, f, t, p) PR(p, glc_pack_extent(c, w, h, 1, f, t))
 #define PACK_glReadnPixels(x, y, w, h, f, t, n, p) PR(p, n)
 #define PACK_glReadnPixelsARB PACK_glReadnPixels
-#define PACK_glGetTexImage(tg, lv, f, t, p) PR(p, glc_pack_extent_level(c, tg, lv, f, t, &exact))
+#define PACK_glGetTexImage(tg, lv, f, t, p) PR(p, glc_pack_extent_level(c, tg, lv, f, t))
 #define PACK_glGetTextureImage(tx, lv, f, t, n, p) PR(p, n)
 #define PACK_glGetTextureSubImage(tx, lv, x, y, z, w, h, d, f, t, n, p) PR(p, n)
-#define PACK_glGetCompressedTexImage(tg, lv, p) \
-    PR(p, (exact = 1, glc_pack_extent_compressed(c, tg, lv)))
+#define PACK_glGetCompressedTexImage(tg, lv, p) PR(p, glc_pack_extent_compressed(c, tg, lv))
 #define PACK_glGetCompressedTexImageARB PACK_glGetCompressedTexImage
 #define PACK_glGetCompressedTextureImage(tx, lv, n, p) PR(p, n)
 #define PACK_glGetCompressedTextureSubImage(tx, lv, x, y, z, w, h, d, n, p) PR(p, n)
@@ -388,7 +387,6 @@ typedef struct pack_range {
         }                                                                     \
         GLuint pack = glc_bound_buffer(c, GL_PIXEL_PACK_BUFFER);              \
         pack_range r = PR(NULL, -1);                                          \
-        int exact = 0; /* set by PACK_<name> where the range is written whole */ \
         if (pack) {                                                           \
             r = PACK_##name args;                                             \
             if (r.len < 0)                                                    \
@@ -397,8 +395,7 @@ typedef struct pack_range {
         }                                                                     \
         GLC_FN(&c->inst->gl, name) args;                                      \
         if (pack)                                                             \
-            glc_buffer_written(c, pack, (GLintptr)r.at, (GLsizeiptr)r.len,    \
-                               r.len >= 0 && exact);                          \
+            glc_buffer_written(c, pack, (GLintptr)r.at, (GLsizeiptr)r.len);   \
         else                                                                  \
             glc_readback_sync(c);                                             \
         glc_poll(c);                                                          \
@@ -420,8 +417,7 @@ GLC_GL_PACK(W_PACK)
         GLC_FN(&c->inst->gl, name) args;                                \
         if (qb) /* params is the offset of one result */      \
             glc_buffer_written(c, qb, (GLintptr)params,       \
-                               (GLsizeiptr)sizeof *params,    \
-                               pname != GL_QUERY_RESULT_NO_WAIT); \
+                               (GLsizeiptr)sizeof *params);   \
         glc_poll(c);                                          \
     }
 GLC_GL_QUERYOBJ(W_QUERYOBJ)
@@ -756,14 +752,12 @@ static void APIENTRY w_glDeleteBuffersARB(GLsizei n, const GLuint *buffers)
 
 /* ---- commands that write buffers ------------------------------------------------------------ */
 
-/* A command that writes [off, off + size) of buffer name_expr (size < 0: all of it); every
- * byte of it when `whole`. */
-#define WRITE_RANGE_OF(name_expr, off, size, whole, call)           \
-    GLuint name = (name_expr);                                      \
+/* A command that writes [off, off + size) of buffer name_expr (size < 0: all of it). */
+#define WRITE_RANGE(name_expr, off, size, call) \
+    GLuint name = (name_expr);                  \
     glc_before_write(c, name, (GLintptr)(off), (GLsizeiptr)(size)); \
-    call;                                                           \
-    glc_buffer_written(c, name, (GLintptr)(off), (GLsizeiptr)(size), (whole))
-#define WRITE_RANGE(name_expr, off, size, call) WRITE_RANGE_OF(name_expr, off, size, 1, call)
+    call;                                       \
+    glc_buffer_written(c, name, (GLintptr)(off), (GLsizeiptr)(size))
 #define WRITE_BODY(name_expr, call) WRITE_RANGE(name_expr, 0, -1, call)
 
 static void APIENTRY w_glBufferSubData(GLenum target, GLintptr offset, GLsizeiptr size,
@@ -883,9 +877,7 @@ static void APIENTRY w_glNamedCopyBufferSubDataEXT(GLuint readBuffer, GLuint wri
     static void APIENTRY w_##fn(GLuint id, GLuint buffer, GLenum pname, GLintptr offset) \
     {                                                                                    \
         ENTER_VOID(fn, (id, buffer, pname, offset));                                     \
-        /* GL_QUERY_RESULT_NO_WAIT writes nothing while the result is not available */    \
-        WRITE_RANGE_OF(buffer, offset, sizeof(T), pname != GL_QUERY_RESULT_NO_WAIT,      \
-                       GLC_FN(gl, fn)(id, buffer, pname, offset));                       \
+        WRITE_RANGE(buffer, offset, sizeof(T), GLC_FN(gl, fn)(id, buffer, pname, offset)); \
     }
 QUERYBUF(glGetQueryBufferObjectiv, GLint)
 QUERYBUF(glGetQueryBufferObjectuiv, GLuint)
