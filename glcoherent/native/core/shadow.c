@@ -502,11 +502,12 @@ int glc_shadow_enable_merge(glc_shadow *s, void *dst)
          * application's to define). Where the buffer is zero both are zero: the calloc'ed
          * reference already is, and neither page is read (a 64 MiB chunk made without data is
          * zero nearly everywhere, and reading a shadow page populates it). Elsewhere the
-         * reference and the buffer take the shadow's bytes. Pages written meanwhile are brought
-         * in step below. */
+         * reference and the buffer take the shadow's bytes (the buffer only where it differs:
+         * a loaded shadow equals it). Pages written meanwhile are brought in step below. */
         for (nz_iter it = {.src = dst, .end = s->length}; nz_next(&it);) {
             memcpy(ref + it.at, data + it.at, it.len);
-            memcpy((uint8_t *)dst + it.at, ref + it.at, it.len);
+            if (memcmp((uint8_t *)dst + it.at, ref + it.at, it.len))
+                memcpy((uint8_t *)dst + it.at, ref + it.at, it.len);
         }
     }
     s->ref = ref;
