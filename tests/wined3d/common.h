@@ -96,6 +96,78 @@ static inline ID3DBlob *compile(const char *src, const char *entry, const char *
     return code;
 }
 
+// A vertex of the programs that draw coloured geometry: a 2D position and an RGBA8 colour.
+struct Vertex {
+    float x, y;
+    uint32_t rgba;
+};
+
+// Vertex and pixel shaders compiled from `src` (entry points vs_main and ps_main, shader model 4)
+// and the input layout of Vertex for the vertex shader (POSITION float2, COLOR rgba8).
+struct ColorPipeline {
+    ID3D11VertexShader *vs;
+    ID3D11PixelShader *ps;
+    ID3D11InputLayout *layout;
+    void release() {
+        layout->Release();
+        ps->Release();
+        vs->Release();
+    }
+};
+
+static inline ColorPipeline make_color_pipeline(ID3D11Device *dev, const char *src) {
+    ColorPipeline p;
+    ID3DBlob *vsb = compile(src, "vs_main", "vs_4_0");
+    ID3DBlob *psb = compile(src, "ps_main", "ps_4_0");
+    CHECK(dev->CreateVertexShader(vsb->GetBufferPointer(), vsb->GetBufferSize(), nullptr, &p.vs));
+    CHECK(dev->CreatePixelShader(psb->GetBufferPointer(), psb->GetBufferSize(), nullptr, &p.ps));
+    const D3D11_INPUT_ELEMENT_DESC desc[] = {
+        {"POSITION", 0, DXGI_FORMAT_R32G32_FLOAT, 0, 0, D3D11_INPUT_PER_VERTEX_DATA, 0},
+        {"COLOR", 0, DXGI_FORMAT_R8G8B8A8_UNORM, 0, 8, D3D11_INPUT_PER_VERTEX_DATA, 0},
+    };
+    CHECK(dev->CreateInputLayout(desc, 2, vsb->GetBufferPointer(), vsb->GetBufferSize(),
+                                 &p.layout));
+    psb->Release();
+    vsb->Release();
+    return p;
+}
+
+// The quad programs (stream, swapchain): a unit quad per draw, placed, scaled and tinted by a
+// 32-byte constant buffer.
+static const char *const kQuadShader = R"(
+cbuffer Draw : register(b0) { float4 offset_scale; float4 tint; };
+struct VOut { float4 pos : SV_Position; float4 col : COLOR; };
+VOut vs_main(float2 p : POSITION, float4 c : COLOR) {
+    VOut o;
+    o.pos = float4(p * offset_scale.zw + offset_scale.xy, 0.0, 1.0);
+    o.col = c * tint;
+    return o;
+}
+float4 ps_main(VOut i) : SV_Target { return i.col; }
+)";
+static const UINT kQuadVerts = 6;
+
+// The quad in [0,1]^2 with a colour per corner (clockwise: D3D's default rasterizer state
+// culls counter-clockwise triangles).
+static inline void write_quad(Vertex *v, Rng &rng) {
+    const float xs[kQuadVerts] = {0, 0, 1, 0, 1, 1}, ys[kQuadVerts] = {0, 1, 0, 1, 1, 0};
+    for (UINT k = 0; k < kQuadVerts; ++k) {
+        v[k].x = xs[k];
+        v[k].y = ys[k];
+        v[k].rgba = rng.next() | 0xff000000u;
+    }
+}
+
+// The quad's constant buffer: offset in [-1, 1), scale, tint.
+static inline void write_quad_constants(float *c, Rng &rng) {
+    c[0] = (int)(rng.next() % 200) / 100.0f - 1.0f;
+    c[1] = (int)(rng.next() % 200) / 100.0f - 1.0f;
+    c[2] = (int)(rng.next() % 40 + 4) / 100.0f;
+    c[3] = (int)(rng.next() % 40 + 4) / 100.0f;
+    for (int k = 4; k < 8; ++k)
+        c[k] = (int)(rng.next() % 16 + 1) / 16.0f;
+}
+
 static inline ID3D11Buffer *make_buffer(ID3D11Device *dev, UINT size, D3D11_USAGE usage,
                                         UINT bind, UINT cpu, const void *init = nullptr) {
     D3D11_BUFFER_DESC d = {};

@@ -16,11 +16,6 @@ VOut vs_main(float2 p : POSITION, float4 c : COLOR) {
 float4 ps_main(VOut i) : SV_Target { return i.col; }
 )";
 
-struct Vertex {
-    float x, y;
-    uint32_t rgba;
-};
-
 static const UINT kSize = 256;
 
 int main(int argc, char **argv) {
@@ -32,19 +27,7 @@ int main(int argc, char **argv) {
     ID3D11DeviceContext *ctx;
     create_device(&dev, &ctx);
 
-    ID3DBlob *vsb = compile(kShader, "vs_main", "vs_4_0");
-    ID3DBlob *psb = compile(kShader, "ps_main", "ps_4_0");
-    ID3D11VertexShader *vs;
-    ID3D11PixelShader *ps;
-    CHECK(dev->CreateVertexShader(vsb->GetBufferPointer(), vsb->GetBufferSize(), nullptr, &vs));
-    CHECK(dev->CreatePixelShader(psb->GetBufferPointer(), psb->GetBufferSize(), nullptr, &ps));
-    const D3D11_INPUT_ELEMENT_DESC layout_desc[] = {
-        {"POSITION", 0, DXGI_FORMAT_R32G32_FLOAT, 0, 0, D3D11_INPUT_PER_VERTEX_DATA, 0},
-        {"COLOR", 0, DXGI_FORMAT_R8G8B8A8_UNORM, 0, 8, D3D11_INPUT_PER_VERTEX_DATA, 0},
-    };
-    ID3D11InputLayout *layout;
-    CHECK(dev->CreateInputLayout(layout_desc, 2, vsb->GetBufferPointer(), vsb->GetBufferSize(),
-                                 &layout));
+    ColorPipeline pipe = make_color_pipeline(dev, kShader);
     std::vector<ID3D11Buffer *> bufs(nbuf);
     for (int i = 0; i < nbuf; ++i)
         bufs[i] = make_buffer(dev, size, D3D11_USAGE_DYNAMIC, D3D11_BIND_VERTEX_BUFFER,
@@ -59,10 +42,10 @@ int main(int argc, char **argv) {
     D3D11_VIEWPORT vp = {0, 0, (float)kSize, (float)kSize, 0, 1};
     ctx->RSSetViewports(1, &vp);
     ctx->OMSetRenderTargets(1, &rtv, nullptr);
-    ctx->IASetInputLayout(layout);
+    ctx->IASetInputLayout(pipe.layout);
     ctx->IASetPrimitiveTopology(D3D11_PRIMITIVE_TOPOLOGY_TRIANGLELIST);
-    ctx->VSSetShader(vs, nullptr, 0);
-    ctx->PSSetShader(ps, nullptr, 0);
+    ctx->VSSetShader(pipe.vs, nullptr, 0);
+    ctx->PSSetShader(pipe.ps, nullptr, 0);
 
     uint64_t h = HASH_INIT;
     unsigned long long drawn = 0;
@@ -119,11 +102,7 @@ int main(int argc, char **argv) {
     rtv->Release();
     staging->Release();
     rt->Release();
-    layout->Release();
-    ps->Release();
-    vs->Release();
-    psb->Release();
-    vsb->Release();
+    pipe.release();
     ctx->Release();
     dev->Release();
     return 0;

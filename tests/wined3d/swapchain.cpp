@@ -8,25 +8,7 @@
 // Usage: swapchain.exe [FRAMES=30] [DRAWS=32]
 #include "common.h"
 
-static const char *kShader = R"(
-cbuffer Draw : register(b0) { float4 offset_scale; float4 tint; };
-struct VOut { float4 pos : SV_Position; float4 col : COLOR; };
-VOut vs_main(float2 p : POSITION, float4 c : COLOR) {
-    VOut o;
-    o.pos = float4(p * offset_scale.zw + offset_scale.xy, 0.0, 1.0);
-    o.col = c * tint;
-    return o;
-}
-float4 ps_main(VOut i) : SV_Target { return i.col; }
-)";
-
-struct Vertex {
-    float x, y;
-    uint32_t rgba;
-};
-
 static const UINT kSize = 128;
-static const UINT kQuadVerts = 6;
 
 static LRESULT CALLBACK wndproc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp) {
     return DefWindowProcA(hwnd, msg, wp, lp);
@@ -80,19 +62,7 @@ int main(int argc, char **argv) {
     CHECK(D3D11CreateDeviceAndSwapChain(nullptr, D3D_DRIVER_TYPE_HARDWARE, nullptr, 0, levels, 3,
                                         D3D11_SDK_VERSION, &sd, &chain, &dev, &got, &ctx));
 
-    ID3DBlob *vsb = compile(kShader, "vs_main", "vs_4_0");
-    ID3DBlob *psb = compile(kShader, "ps_main", "ps_4_0");
-    ID3D11VertexShader *vs;
-    ID3D11PixelShader *ps;
-    CHECK(dev->CreateVertexShader(vsb->GetBufferPointer(), vsb->GetBufferSize(), nullptr, &vs));
-    CHECK(dev->CreatePixelShader(psb->GetBufferPointer(), psb->GetBufferSize(), nullptr, &ps));
-    const D3D11_INPUT_ELEMENT_DESC layout_desc[] = {
-        {"POSITION", 0, DXGI_FORMAT_R32G32_FLOAT, 0, 0, D3D11_INPUT_PER_VERTEX_DATA, 0},
-        {"COLOR", 0, DXGI_FORMAT_R8G8B8A8_UNORM, 0, 8, D3D11_INPUT_PER_VERTEX_DATA, 0},
-    };
-    ID3D11InputLayout *layout;
-    CHECK(dev->CreateInputLayout(layout_desc, 2, vsb->GetBufferPointer(), vsb->GetBufferSize(),
-                                 &layout));
+    ColorPipeline pipe = make_color_pipeline(dev, kQuadShader);
     const UINT ring = (UINT)draws * kQuadVerts * sizeof(Vertex);
     ID3D11Buffer *vb = make_buffer(dev, ring, D3D11_USAGE_DYNAMIC, D3D11_BIND_VERTEX_BUFFER,
                                    D3D11_CPU_ACCESS_WRITE);
@@ -106,11 +76,11 @@ int main(int argc, char **argv) {
                                             D3D11_CPU_ACCESS_READ);
 
     D3D11_VIEWPORT vp = {0, 0, (float)kSize, (float)kSize, 0, 1};
-    ctx->IASetInputLayout(layout);
+    ctx->IASetInputLayout(pipe.layout);
     ctx->IASetPrimitiveTopology(D3D11_PRIMITIVE_TOPOLOGY_TRIANGLELIST);
-    ctx->VSSetShader(vs, nullptr, 0);
+    ctx->VSSetShader(pipe.vs, nullptr, 0);
     ctx->VSSetConstantBuffers(0, 1, &cb);
-    ctx->PSSetShader(ps, nullptr, 0);
+    ctx->PSSetShader(pipe.ps, nullptr, 0);
 
     uint64_t image_hash = HASH_INIT;
     unsigned long long drawn = 0, lowest_ptr = ~0ULL;
@@ -132,21 +102,10 @@ int main(int argc, char **argv) {
                 lowest_ptr = ptr_value(m.pData);
             const UINT at = (UINT)d * kQuadVerts * sizeof(Vertex);
             Vertex *v = reinterpret_cast<Vertex *>(static_cast<char *>(m.pData) + at);
-            const float xs[kQuadVerts] = {0, 0, 1, 0, 1, 1}, ys[kQuadVerts] = {0, 1, 0, 1, 1, 0};
-            for (UINT k = 0; k < kQuadVerts; ++k) {
-                v[k].x = xs[k];
-                v[k].y = ys[k];
-                v[k].rgba = rng.next() | 0xff000000u;
-            }
+            write_quad(v, rng);
             ctx->Unmap(vb, 0);
             CHECK(ctx->Map(cb, 0, D3D11_MAP_WRITE_DISCARD, 0, &m));
-            float *c = static_cast<float *>(m.pData);
-            c[0] = (int)(rng.next() % 200) / 100.0f - 1.0f;
-            c[1] = (int)(rng.next() % 200) / 100.0f - 1.0f;
-            c[2] = (int)(rng.next() % 40 + 4) / 100.0f;
-            c[3] = (int)(rng.next() % 40 + 4) / 100.0f;
-            for (int k = 4; k < 8; ++k)
-                c[k] = (int)(rng.next() % 16 + 1) / 16.0f;
+            write_quad_constants(static_cast<float *>(m.pData), rng);
             ctx->Unmap(cb, 0);
             const UINT stride = sizeof(Vertex);
             ctx->IASetVertexBuffers(0, 1, &vb, &stride, &at);
@@ -171,11 +130,7 @@ int main(int argc, char **argv) {
     back->Release();
     cb->Release();
     vb->Release();
-    layout->Release();
-    ps->Release();
-    vs->Release();
-    psb->Release();
-    vsb->Release();
+    pipe.release();
     chain->Release();
     ctx->Release();
     dev->Release();

@@ -331,43 +331,34 @@ static void add_writable(glc_ctx *c, glc_group *g, GLuint name, int64_t lo, int6
     }
 }
 
-/* The buffer range [lo, hi) of a binding at (offset, size) (size < 0: to the end). */
-static void binding_range(GLintptr offset, GLsizeiptr size, int64_t *lo, int64_t *hi)
+/* A binding of [offset, offset + size) of buffer `name` (size < 0: to the end) where shaders
+ * may write it, or (`texture`) behind a buffer texture: that is shader-writable only once an
+ * image unit was bound for writing, or when there is no memory for its record (then every
+ * draw flushes it whole, as a writable binding). */
+static void record_binding(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
+                           const char *call, int texture)
 {
-    *lo = offset > 0 ? offset : 0;
-    *hi = size < 0 || offset < 0 ? INT64_MAX : *lo + size;
+    if (!name)
+        return;
+    int64_t lo = offset > 0 ? offset : 0;
+    int64_t hi = size < 0 || offset < 0 ? INT64_MAX : lo + size;
+    glc_group *g = c->group;
+    pthread_mutex_lock(&g->lock);
+    if (!texture || glc_set_add(&g->texbufs, name, lo, hi) != 0 || g->images_writable)
+        add_writable(c, g, name, lo, hi, call);
+    pthread_mutex_unlock(&g->lock);
 }
 
 void glc_buffer_gpu_writable(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
                              const char *call)
 {
-    if (!name)
-        return;
-    int64_t lo, hi;
-    binding_range(offset, size, &lo, &hi);
-    glc_group *g = c->group;
-    pthread_mutex_lock(&g->lock);
-    add_writable(c, g, name, lo, hi, call);
-    pthread_mutex_unlock(&g->lock);
+    record_binding(c, name, offset, size, call, 0);
 }
 
 void glc_buffer_texture(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size,
                         const char *call)
 {
-    if (!name)
-        return;
-    int64_t lo, hi;
-    binding_range(offset, size, &lo, &hi);
-    glc_group *g = c->group;
-    pthread_mutex_lock(&g->lock);
-    if (glc_set_add(&g->texbufs, name, lo, hi) != 0) {
-        /* No record of what shaders may read: treat it as a shader-writable binding, which
-         * every draw flushes whole. */
-        add_writable(c, g, name, lo, hi, call);
-    } else if (g->images_writable) {
-        add_writable(c, g, name, lo, hi, call);
-    }
-    pthread_mutex_unlock(&g->lock);
+    record_binding(c, name, offset, size, call, 1);
 }
 
 void glc_image_bound(glc_ctx *c, GLuint texture, GLenum access, const char *call)
