@@ -108,6 +108,16 @@ struct ColorPipeline {
     ID3D11VertexShader *vs;
     ID3D11PixelShader *ps;
     ID3D11InputLayout *layout;
+    // Input assembler (triangle lists of Vertex), both shaders, and `cb` as the vertex shader's
+    // constant buffer 0 (nullptr: none).
+    void bind(ID3D11DeviceContext *ctx, ID3D11Buffer *cb) const {
+        ctx->IASetInputLayout(layout);
+        ctx->IASetPrimitiveTopology(D3D11_PRIMITIVE_TOPOLOGY_TRIANGLELIST);
+        ctx->VSSetShader(vs, nullptr, 0);
+        if (cb)
+            ctx->VSSetConstantBuffers(0, 1, &cb);
+        ctx->PSSetShader(ps, nullptr, 0);
+    }
     void release() {
         layout->Release();
         ps->Release();

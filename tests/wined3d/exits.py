@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -50,18 +48,12 @@ def main() -> int:
     opts = ap.parse_args()
     modes = [m for m in opts.modes.split(",") if m]
 
-    tools, missing = H.find_tools()
-    if missing or not (opts.display or shutil.which("Xvfb")):
-        raise SystemExit("missing: " + ", ".join(missing or ["Xvfb"]))
-    xvfb, display = (None, opts.display) if opts.display else H.start_xvfb()
-    work = Path(tempfile.mkdtemp(prefix="glcoherent-exits-"))
-    prefix = H.WinePrefix(work / "prefix", display, tools)
     counts = {m: collections.Counter() for m in modes}
     examples = {}
     seconds = {m: [] for m in modes}
     reference = None
     t0 = time.monotonic()
-    try:
+    with H.standalone_session(opts.display, "exits") as (tools, work, prefix):
         exe = H.build(tools["cxx"], work / "bin", names=["swapchain"])["swapchain"]
         print(f"prefix initialised in {prefix.start():.1f} s", file=sys.stderr)
         for i in range(opts.runs):
@@ -76,12 +68,6 @@ def main() -> int:
                     examples.setdefault((mode, how), r.describe()[-1500:])
             done = ", ".join(f"{m} {counts[m]['ok']}/{i + 1} ok" for m in modes)
             print(f"run {i + 1}: {done}", file=sys.stderr)
-    finally:
-        prefix.stop()
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
 
     print(f"{opts.runs} runs per mode of swapchain.exe {' '.join(ARGS)} in "
           f"{time.monotonic() - t0:.0f} s; RESULT {reference}")

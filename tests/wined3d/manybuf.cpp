@@ -42,10 +42,7 @@ int main(int argc, char **argv) {
     D3D11_VIEWPORT vp = {0, 0, (float)kSize, (float)kSize, 0, 1};
     ctx->RSSetViewports(1, &vp);
     ctx->OMSetRenderTargets(1, &rtv, nullptr);
-    ctx->IASetInputLayout(pipe.layout);
-    ctx->IASetPrimitiveTopology(D3D11_PRIMITIVE_TOPOLOGY_TRIANGLELIST);
-    ctx->VSSetShader(pipe.vs, nullptr, 0);
-    ctx->PSSetShader(pipe.ps, nullptr, 0);
+    pipe.bind(ctx, nullptr);
 
     uint64_t h = HASH_INIT;
     unsigned long long drawn = 0;

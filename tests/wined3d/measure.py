@@ -13,10 +13,8 @@ compare), and skips the 1,024-draw one (about 70 ms per draw: minutes per frame)
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,17 +46,11 @@ def main():
     opts = ap.parse_args()
     modes = [m for m in opts.modes.split(",") if m]
 
-    tools, missing = H.find_tools()
-    if missing or not (opts.display or shutil.which("Xvfb")):
-        raise SystemExit("missing: " + ", ".join(missing or ["Xvfb"]))
-    xvfb, display = (None, opts.display) if opts.display else H.start_xvfb()
-    work = Path(tempfile.mkdtemp(prefix="glcoherent-wined3d-"))
-    prefix = H.WinePrefix(work / "prefix", display, tools)
     samples = {}        # (label, mode) -> [value]
     stats = {}          # (label, mode) -> last app stats
     problems = []
     t_start = time.monotonic()
-    try:
+    with H.standalone_session(opts.display, "wined3d") as (tools, work, prefix):
         exes = H.build(tools["cxx"], work / "bin")
         print(f"prefix initialised in {prefix.start():.1f} s", file=sys.stderr)
         reference = {}
@@ -86,12 +78,6 @@ def main():
                         stats[key] = r.app_stats()[0]
                     print(f"rep {rep + 1} {label} {mode}: {r.timing[unit]:.3f} {unit}",
                           file=sys.stderr)
-    finally:
-        prefix.stop()
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
 
     def cell(label, mode):
         v = samples.get((label, mode))

@@ -76,11 +76,7 @@ int main(int argc, char **argv) {
                                             D3D11_CPU_ACCESS_READ);
 
     D3D11_VIEWPORT vp = {0, 0, (float)kSize, (float)kSize, 0, 1};
-    ctx->IASetInputLayout(pipe.layout);
-    ctx->IASetPrimitiveTopology(D3D11_PRIMITIVE_TOPOLOGY_TRIANGLELIST);
-    ctx->VSSetShader(pipe.vs, nullptr, 0);
-    ctx->VSSetConstantBuffers(0, 1, &cb);
-    ctx->PSSetShader(pipe.ps, nullptr, 0);
+    pipe.bind(ctx, cb);
 
     uint64_t image_hash = HASH_INIT;
     unsigned long long drawn = 0, lowest_ptr = ~0ULL;

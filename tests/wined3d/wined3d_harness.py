@@ -9,6 +9,7 @@ of Wine's processes that uses GL) prints one `glcoherent-stats: {json}` line on 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -276,3 +277,25 @@ def start_xvfb():
     os.close(rfd)
     time.sleep(0.5)
     return proc, f":{int(number.strip())}"
+
+
+@contextlib.contextmanager
+def standalone_session(display: str | None, name: str):
+    """For the scripts run by hand (measure.py, exits.py): the tools, a private Xvfb unless
+    `display` is given, a work directory and a fresh WinePrefix in it (not started). Yields
+    (tools, work, prefix); stops the prefix and Xvfb and removes the directory afterwards.
+    SystemExit names what is missing."""
+    tools, missing = find_tools()
+    if missing or not (display or shutil.which("Xvfb")):
+        raise SystemExit("missing: " + ", ".join(missing or ["Xvfb"]))
+    xvfb, display = (None, display) if display else start_xvfb()
+    work = Path(tempfile.mkdtemp(prefix=f"glcoherent-{name}-"))
+    prefix = WinePrefix(work / "prefix", display, tools)
+    try:
+        yield tools, work, prefix
+    finally:
+        prefix.stop()
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)

@@ -90,6 +90,15 @@ static int find_elf_symbol(struct dl_phdr_info *info, size_t size, void *data)
 
 typedef void *(*dlvsym_fn)(void *, const char *, const char *);
 
+/* Without the real dlsym or dlvsym no lookup can be answered: say so and stop. */
+static void missing_real(const char *msg, size_t len)
+{
+    (void)!write(2, msg, len);
+    abort();
+}
+#define MISSING_REAL(what) missing_real("glcoherent: cannot find the real " what "\n", \
+                                        sizeof "glcoherent: cannot find the real " what "\n" - 1)
+
 static _Atomic(dlvsym_fn) real_dlvsym_p;
 
 /* The real dlvsym: libc's since glibc 2.34, libdl's before. */
@@ -104,11 +113,8 @@ static dlvsym_fn real_dlvsym(void)
         dl_iterate_phdr(find_elf_symbol, &find);
         f = (dlvsym_fn)find.found;
     }
-    if (!f) {
-        static const char msg[] = "glcoherent: cannot find the real dlvsym\n";
-        (void)!write(2, msg, sizeof msg - 1);
-        abort();
-    }
+    if (!f)
+        MISSING_REAL("dlvsym");
     atomic_store_explicit(&real_dlvsym_p, f, memory_order_release);
     return f;
 }
@@ -131,11 +137,8 @@ dlsym_fn glc_preload_real_dlsym(void)
                                            "GLIBC_2.0", NULL};
     for (const char *const *v = versions; *v && !f; v++)
         f = (dlsym_fn)real_dlvsym()(RTLD_NEXT, "dlsym", *v);
-    if (!f) {
-        static const char msg[] = "glcoherent: cannot find the real dlsym\n";
-        (void)!write(2, msg, sizeof msg - 1);
-        abort();
-    }
+    if (!f)
+        MISSING_REAL("dlsym");
     atomic_store_explicit(&real_dlsym_p, f, memory_order_release);
     return f;
 }
