@@ -234,19 +234,19 @@ void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr
     glc_map *m;
     if (!lock_map(c, name, &m))
         return;
-    if (m && (m->access & GL_MAP_WRITE_BIT)) {
-        if (m->persistent) {
-            /* Only the flushed bytes: a sub-allocating client (wined3d) flushes its slice of a
-             * 64 MiB chunk per map; the rest of the shadow waits for the command that reads it.
-             * offset is relative to the mapping; a bad range is the driver's error to give. */
-            if (offset >= 0 && length > 0)
-                glc_flush_map_range(c->inst, m, (int64_t)m->offset + offset,
-                                (int64_t)m->offset + offset + length, "glFlushMappedBufferRange");
-        } else if (offset >= 0 && length > 0 && offset < m->length) {
-            if (length > m->length - offset)
-                length = m->length - offset;
-            memcpy(m->driver + offset, m->client + offset, (size_t)length);
-        }
+    /* A persistent mapping needs no copy here: every command that can read it flushes what it
+     * reads first (the range a bounded draw or a copy reads; every dirty shadow before the
+     * others), so the flushed bytes reach the real buffer before anything can see them. A copy
+     * here would cost the whole range each time where the shadow is copied blindly (the copy
+     * tracker, whole-copy mode): wined3d flushes all 16 MiB of a dynamic buffer after each
+     * DISCARD map of it. An ordinary map's flushed bytes go down now (no command reads the
+     * buffer while it is mapped; its unmap copies the rest). offset is relative to the
+     * mapping; a bad range is the driver's error to give. */
+    if (m && !m->persistent && (m->access & GL_MAP_WRITE_BIT) && offset >= 0 && length > 0 &&
+        offset < m->length) {
+        if (length > m->length - offset)
+            length = m->length - offset;
+        memcpy(m->driver + offset, m->client + offset, (size_t)length);
     }
     pthread_mutex_unlock(&c->group->lock);
 }
