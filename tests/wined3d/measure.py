@@ -86,7 +86,7 @@ def main():
                                               if {"auto", "native", "hidden"} <= set(modes)
                                               else [])
     rows = []
-    for label, name, _args, _c in WORKLOADS:
+    for label, name, _args in WORKLOADS:
         unit = H.PROGRAMS[name].unit.replace("_", " ")
         row = [label, unit] + [cell(label, m) for m in modes]
         if len(header) > len(modes) + 2:

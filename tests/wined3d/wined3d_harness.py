@@ -33,7 +33,7 @@ DEFAULT_LIMIT = 4 * GIB
 class Program:
     name: str
     args: tuple            # the CI run
-    copy_args: tuple       # under --tracker copy (a whole-mapping copy per draw: far slower)
+    copy_args: tuple       # under --tracker copy (shorter: its one-time copies of 64 MiB chunks)
     limit_args: tuple      # under --limit 2G (Wine leaves ~300 MiB of low memory below 2 GiB)
     unit: str              # the TIME key with the per-frame / per-round figure
 
