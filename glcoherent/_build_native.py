@@ -67,9 +67,9 @@ def cdef(name):
 # (kernel compat definitions, the GL layer's private structs need GL headers).
 ffibuilder = make_builder(
     "glcoherent._native",
-    [cdef(n) for n in ("config", "tracker", "arena", "shadow", "gl")],
-    ["base/config.h", "track/tracker.h", "core/arena.h", "core/shadow.h", "gl/wrap.h",
-     "api/glcoherent.h", "api/loader.h"],
+    [cdef(n) for n in ("config", "vmem", "tracker", "arena", "shadow", "gl")],
+    ["base/config.h", "base/vmem.h", "track/tracker.h", "core/arena.h", "core/shadow.h",
+     "gl/wrap.h", "api/glcoherent.h", "api/loader.h"],
     layer_sources(*PRODUCT_LAYERS),
 )
 

@@ -1,6 +1,7 @@
 /* core/shadow.c [core layer] - see shadow.h. */
 #include "core/shadow.h"
 
+#include "base/vmem.h"
 #include "core/policy.h"
 
 #include <errno.h>
@@ -340,10 +341,25 @@ void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len)
         memcpy(s->ref + offset, src, len);
 }
 
+typedef struct fresh_load {
+    glc_shadow *s;
+    const uint8_t *src;
+} fresh_load;
+
+/* Load the non-zero 4 KiB chunks of src[off, off + len) (the shadow is zero there). */
+static void load_nonzero(void *user, size_t off, size_t len)
+{
+    fresh_load *f = user;
+    for (nz_iter it = {.src = f->src + off, .end = len}; nz_next(&it);)
+        glc_shadow_load(f->s, off + it.at, it.src + it.at, it.len);
+}
+
 void glc_shadow_load_fresh(glc_shadow *s, const void *src, size_t len)
 {
-    for (nz_iter it = {.src = src, .end = len}; nz_next(&it);)
-        glc_shadow_load(s, it.at, it.src + it.at, it.len);
+    fresh_load f = {s, src};
+    /* Pages the driver never touched read as zero: leave them unread (base/vmem.h). */
+    if (glc_vmem_populated(src, len, load_nonzero, &f) != 0)
+        load_nonzero(&f, 0, len);
 }
 
 int glc_shadow_maybe_dirty(const glc_shadow *s)

@@ -76,7 +76,8 @@ uintptr_t glc_shadow_end(const glc_shadow *s);  /* end address of the client vie
  * Keeps the reference copy in step when merge mode is on. */
 void glc_shadow_load(glc_shadow *s, size_t offset, const void *src, size_t len);
 /* The same for [0, len) of a shadow that reads as zero (new, not reset): only the 4 KiB chunks
- * of src that are not zero are copied, so zero pages stay unpopulated. */
+ * of src that are not zero are copied, so zero pages stay unpopulated; pages of src that
+ * private anonymous memory never populated are not even read (base/vmem.h). */
 void glc_shadow_load_fresh(glc_shadow *s, const void *src, size_t len);
 
 /* Cheap: 0 means the client certainly wrote nothing since the last flush. */
