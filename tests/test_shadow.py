@@ -435,3 +435,34 @@ def test_diff_apply_to_stores_exactly_the_changed_bytes(data):
     assert got == want_changed
     assert (ref == new).all()
     assert (dst == want_dst).all()
+
+
+@pytest.mark.parametrize("write", ["client", "zeros", "kernel", "load", "copy_back"])
+def test_whole_copy_skips_only_pages_nothing_wrote(arena, write):
+    """A big copy-mode shadow's whole copy leaves the memfd's holes alone (core/shadow.c
+    send_written) and sends every page something wrote, zeros included."""
+    size = 4 << 20
+    with Shadow(arena, size, tracker="copy") as sh:
+        dst = np.full(size, 0xAA, dtype=np.uint8)
+        page = 5 * PAGE_SIZE + 100
+        if write == "client":
+            sh.client()[page : page + 10] = 7
+        elif write == "zeros":
+            sh.client()[page : page + 10] = 0  # a write of zeros allocates the page too
+        elif write == "kernel":
+            r, w = os.pipe()
+            os.write(w, b"\x07" * 10)
+            os.close(w)
+            assert os.readv(r, [memoryview(sh.client())[page : page + 10]]) == 10
+            os.close(r)
+        elif write == "load":
+            sh.load(b"\x07" * 10, page)
+        else:
+            sh.copy_back(np.full(size, 7, dtype=np.uint8), page, 10)
+        sent = sh.flush(dst)
+        first = page - page % PAGE_SIZE
+        assert sent == PAGE_SIZE  # one page: the rest was never written
+        want = np.full(size, 0xAA, dtype=np.uint8)
+        want[first : first + PAGE_SIZE] = sh.internal()[first : first + PAGE_SIZE]
+        assert np.array_equal(dst, want)
+        assert (dst[page : page + 10] == (0 if write == "zeros" else 7)).all()

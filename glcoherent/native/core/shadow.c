@@ -12,6 +12,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* Shadows from this size on keep their memfd descriptor: a whole copy then skips the pages
+ * nothing wrote (send_written). Smaller ones close it (a program may map thousands). */
+#define GLC_SHADOW_HOLES_MIN ((size_t)1 << 20)
+
 struct glc_shadow {
     glc_arena *arena;
     glc_tracker *tracker;
@@ -23,6 +27,7 @@ struct glc_shadow {
     size_t page;
     glc_region *region;       /* NULL in whole-copy mode */
     uint8_t *ref;             /* reference copy of the data range, merge mode only */
+    int fd;                   /* the memfd behind both views (big shadows only), else -1 */
     glc_shadow_stats st;
     glc_track_stats retired;  /* tracker stats of regions dropped by mode switches */
     glc_shadow *live_prev, *live_next; /* every live shadow, for fork() */
@@ -268,11 +273,18 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
     }
     s->client_base = cv;
     void *iv = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd); /* the two mappings keep the pages alive */
+    /* The two mappings keep the pages alive; a big shadow keeps its descriptor to find the
+     * pages nothing ever wrote (send_written). */
+    if (s->map_len >= GLC_SHADOW_HOLES_MIN) {
+        s->fd = fd;
+    } else {
+        s->fd = -1;
+        close(fd);
+    }
     if (iv == MAP_FAILED) {
         rc = -errno;
         glc_arena_free(arena, low, s->map_len);
-        goto fail;
+        goto fail_fd;
     }
     s->internal_base = iv;
     madvise(s->client_base, s->map_len, MADV_NOHUGEPAGE);
@@ -283,13 +295,16 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
         if (rc) {
             munmap(s->internal_base, s->map_len);
             glc_arena_free(arena, s->client_base, s->map_len);
-            goto fail;
+            goto fail_fd;
         }
     }
     s->st.tracker = s->region ? (int32_t)glc_region_kind(s->region) : GLC_TRACKER_COPY;
     live_add(s);
     *out = s;
     return 0;
+fail_fd:
+    if (s->fd >= 0)
+        close(s->fd);
 fail:
     free(s);
     return rc;
@@ -304,6 +319,8 @@ void glc_shadow_destroy(glc_shadow *s)
         glc_region_destroy(s->region);
     munmap(s->internal_base, s->map_len);
     glc_arena_free(s->arena, s->client_base, s->map_len);
+    if (s->fd >= 0)
+        close(s->fd);
     free(s->ref);
     free(s);
 }
@@ -402,6 +419,38 @@ static void send_run(flush_ctx *c, size_t off, size_t len)
     }
 }
 
+/* Whole-copy mode: send the data range, except the pages of the memfd that were never
+ * written through either view (holes: the client, a kernel write, a load or a copy-back would
+ * have allocated them). A hole reads as zero and the buffer was zero there when the shadow was
+ * loaded (loads skip zero chunks), or undefined (an invalidating map), so only GPU writes can
+ * have changed those bytes since, and the shadow's zeros must not overwrite them either. A
+ * reference copy (merge mode) compares every byte: whole range. */
+static void send_written(flush_ctx *c)
+{
+    glc_shadow *s = c->s;
+    if (s->fd < 0 || s->ref) {
+        send_run(c, 0, s->length);
+        return;
+    }
+    off_t pos = (off_t)s->lead, end = (off_t)(s->lead + s->length);
+    while (pos < end) {
+        off_t data = lseek(s->fd, pos, SEEK_DATA);
+        if (data < 0 && errno == ENXIO)
+            return; /* no data after pos */
+        off_t hole = data < 0 ? -1 : lseek(s->fd, data, SEEK_HOLE);
+        if (hole < 0) { /* cannot tell: the rest goes whole */
+            send_run(c, (size_t)(pos - (off_t)s->lead), (size_t)(end - pos));
+            return;
+        }
+        if (data >= end)
+            return;
+        if (hole > end)
+            hole = end;
+        send_run(c, (size_t)(data - (off_t)s->lead), (size_t)(hole - data));
+        pos = hole;
+    }
+}
+
 static void on_dirty_run(void *user, size_t roff, size_t rlen)
 {
     flush_ctx *c = user;
@@ -463,7 +512,7 @@ long glc_shadow_flush_cb(glc_shadow *s, glc_copy_fn fn, void *user)
             return n;
     } else {
         c.pages = s->map_len / s->page;
-        send_run(&c, 0, s->length);
+        send_written(&c);
     }
     if (c.bytes) {
         s->st.flushes++;
