@@ -33,13 +33,10 @@ DEFAULT_LIMIT = 4 * GIB
 class Program:
     name: str
     args: tuple            # the CI run
-    copy_args: tuple       # under --tracker copy (shorter: its one-time copies of 64 MiB chunks)
     limit_args: tuple      # under --limit 2G (Wine leaves ~300 MiB of low memory below 2 GiB)
     unit: str              # the TIME key with the per-frame / per-round figure
 
     def args_for(self, mode: str) -> tuple:
-        if mode == "copy":
-            return self.copy_args
         if mode == "limit2G":
             return self.limit_args
         return self.args
@@ -47,14 +44,14 @@ class Program:
 
 PROGRAMS = {p.name: p for p in [
     # 20 frames x 64 draws, a staging readback of the render target every frame
-    Program("stream", ("20", "64", "1"), ("3", "4", "1"), ("20", "64", "1"), "ms_per_frame"),
+    Program("stream", ("20", "64", "1"), ("20", "64", "1"), "ms_per_frame"),
     # 8 rounds of every readback path on 256 KiB buffers
-    Program("readback", ("8", "256"), ("2", "64"), ("8", "256"), "ms_per_round"),
+    Program("readback", ("8", "256"), ("8", "256"), "ms_per_round"),
     # 20 rounds of 7 query kinds (+2 wined3d does not offer), 10 s deadline per poll loop
-    Program("queries", ("20", "10000"), ("2", "10000"), ("20", "10000"), "ms_per_round"),
+    Program("queries", ("20", "10000"), ("20", "10000"), "ms_per_round"),
     # 3 rounds over forty 16 MiB dynamic buffers; four under --limit 2G (wined3d puts them in
     # 64 MiB chunks: four fit below 2 GiB next to Wine, six need a fifth, eight fail)
-    Program("manybuf", ("3", "40", "16"), ("2", "4", "1"), ("3", "4", "16"), "ms_per_round"),
+    Program("manybuf", ("3", "40", "16"), ("3", "4", "16"), "ms_per_round"),
 ]}
 
 # how each program runs: natively, natively without ARB_buffer_storage (what wined3d does under
