@@ -466,3 +466,23 @@ def test_whole_copy_skips_only_pages_nothing_wrote(arena, write):
         want[first : first + PAGE_SIZE] = sh.internal()[first : first + PAGE_SIZE]
         assert np.array_equal(dst, want)
         assert (dst[page : page + 10] == (0 if write == "zeros" else 7)).all()
+
+
+def test_whole_copy_sends_everything_when_descriptors_are_scarce(arena):
+    """With the descriptor table half used, a big shadow does not keep its memfd: its whole
+    copy sends every page (and nothing is lost)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    probe = os.open("/dev/null", os.O_RDONLY)
+    os.close(probe)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (probe + 1, hard))  # next memfd >= soft / 2
+    try:
+        sh = Shadow(arena, 4 << 20, tracker="copy")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with sh:
+        sh.client()[5 * PAGE_SIZE] = 7
+        dst = np.full(4 << 20, 0xAA, dtype=np.uint8)
+        assert sh.flush(dst) == 4 << 20
+        assert dst[5 * PAGE_SIZE] == 7 and dst[0] == 0

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Shadows from this size on keep their memfd descriptor: a whole copy then skips the pages
@@ -274,8 +275,11 @@ int glc_shadow_create(glc_arena *arena, glc_tracker *tracker, glc_tracker_kind k
     s->client_base = cv;
     void *iv = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     /* The two mappings keep the pages alive; a big shadow keeps its descriptor to find the
-     * pages nothing ever wrote (send_written). */
-    if (s->map_len >= GLC_SHADOW_HOLES_MIN) {
+     * pages nothing ever wrote (send_written), while the descriptor table stays at least half
+     * free for the application (past that, whole copies send every page). */
+    struct rlimit nofile;
+    if (s->map_len >= GLC_SHADOW_HOLES_MIN && getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+        (rlim_t)fd < nofile.rlim_cur / 2) {
         s->fd = fd;
     } else {
         s->fd = -1;
