@@ -32,7 +32,7 @@ git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$asan_dir"
     $PY setup.py -q build_ext --inplace --build-temp "$asan_dir/build-tmp" >/dev/null && \
     GLCOHERENT_SANITIZE=1 PYTHONPATH="$asan_dir/tests" $PY -c \
         "import native_helpers; native_helpers.build()" >/dev/null)
-asan_tests=$(cd "$asan_dir" && ls tests/test_arena.py tests/test_shadow.py tests/test_tracker.py 2>/dev/null)
+asan_tests=$(cd "$asan_dir" && ls tests/test_arena.py tests/test_shadow.py tests/test_tracker.py tests/test_vmem.py 2>/dev/null)
 (cd "$asan_dir" && \
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
