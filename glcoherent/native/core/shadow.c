@@ -439,15 +439,13 @@ static void send_written(flush_ctx *c)
     off_t pos = (off_t)s->lead, end = (off_t)(s->lead + s->length);
     while (pos < end) {
         off_t data = lseek(s->fd, pos, SEEK_DATA);
-        if (data < 0 && errno == ENXIO)
+        if ((data < 0 && errno == ENXIO) || data >= end)
             return; /* no data after pos */
         off_t hole = data < 0 ? -1 : lseek(s->fd, data, SEEK_HOLE);
         if (hole < 0) { /* cannot tell: the rest goes whole */
             send_run(c, (size_t)(pos - (off_t)s->lead), (size_t)(end - pos));
             return;
         }
-        if (data >= end)
-            return;
         if (hole > end)
             hole = end;
         send_run(c, (size_t)(data - (off_t)s->lead), (size_t)(hole - data));
