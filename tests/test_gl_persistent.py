@@ -173,3 +173,19 @@ def test_persistent_write_then_read_same_buffer(gl, limit):
     GL.glBindBuffer(GL.GL_COPY_WRITE_BUFFER, buf)
     raw.glUnmapBuffer(GL.GL_COPY_WRITE_BUFFER)
     delete_buffers(buf, other)
+
+
+@pytest.mark.parametrize("size", [3 * 4096 + 100, (1 << 20) + 4096 + 100])
+def test_map_loads_lone_bytes_at_chunk_edges(gl, limit, size):
+    """A new map loads only the non-zero 4 KiB chunks of the buffer: a lone non-zero byte at
+    either edge of a chunk, in the short last chunk and at the very end must all arrive."""
+    data = np.zeros(size, np.uint8)
+    for at in (4095, 4096 * 2, 4096 * 3, size - 1):
+        data[at] = (at % 251) + 1
+    buf = storage(GL.GL_ARRAY_BUFFER, size, R | W | P | C, data)
+    ptr = raw.glMapBufferRange(GL.GL_ARRAY_BUFFER, 0, size, R | W | P | C)
+    assert_low(ptr, size, limit)
+    view = arr(ptr, size)
+    assert np.array_equal(view, data)
+    assert raw.glUnmapBuffer(GL.GL_ARRAY_BUFFER)
+    delete_buffers(buf)

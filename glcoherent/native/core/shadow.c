@@ -97,16 +97,20 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-/* 1 if the n bytes at p are all zero. */
+/* 1 if the n bytes at p are all zero. libc's memcmp against a block of zeros (which stays in
+ * L1) is vectorised: 64 MiB of zeros take ~0.8 ms here, against ~2.4 ms for a loop of 8-byte
+ * ORs. A map-time load of a driver's zero-filled 64 MiB chunk (llvmpipe zeroes new storage)
+ * is that scan. */
+static const uint8_t zero_block[4096];
+
 static int all_zero(const uint8_t *p, size_t n)
 {
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        acc |= load64(p + i);
-    for (; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
+    for (size_t i = 0; i < n; i += sizeof zero_block) {
+        size_t k = n - i < sizeof zero_block ? n - i : sizeof zero_block;
+        if (memcmp(p + i, zero_block, k) != 0)
+            return 0;
+    }
+    return 1;
 }
 
 /* The runs of 4 KiB chunks of src[0, end) that are not all zero: while nz_next(&it), bytes
