@@ -106,6 +106,7 @@ void glc_group_unref(glcoherent_instance *inst, glc_group *g)
     free(g->maps);
     set_free(&g->writable);
     set_free(&g->texbufs);
+    set_free(&g->fresh);
     free(g->fences);
     free(g->polls); /* the fences themselves go with the share group's last context */
     glc_programs_free(g->progs);

@@ -70,6 +70,9 @@ struct glc_group {
     name_set writable;         /* names bound where shaders may write them, and where */
     name_set texbufs;          /* names behind buffer textures, and where (shaders that read
                                 * buffer textures may read anywhere there) */
+    name_set fresh;            /* big immutable stores made without data and not written or
+                                * mapped since (glc_storage_fresh): a first map skips the load */
+    atomic_size_t nfresh;      /* fresh.n, read without the lock */
     atomic_int images_writable; /* an image unit was bound for writing: buffer textures may be
                                 * written too (their buffers are in `writable` from then on) */
     fence_rec *fences;

@@ -183,6 +183,22 @@ void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr
 void *glc_client_pointer(glc_ctx *c, void *driver_ptr);
 /* Storage of `name` was (re)specified: drop the shadow if the driver unmapped it. */
 void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target);
+/* Fresh storage: glBufferStorage without data leaves the store's contents undefined (drivers
+ * zero it: llvmpipe memsets it), so the first map of a big one need not read the driver's
+ * pages (a 64 MiB wined3d chunk: ~19 ms of reading zeros); the shadow's zeros stand for them.
+ * Call glc_storage_fresh_begin before the driver's glBufferStorage(target, ...) (1: a
+ * candidate: data NULL, at least GLC_FRESH_MIN_BYTES, a buffer bound to target that is mutable
+ * now, so that a failed call cannot pass for a new store) and glc_storage_fresh after it and
+ * after glc_storage_changed, with that answer. Any write command, shader-writable or texture
+ * binding, map, re-specification or delete of the buffer ends its freshness. Named (DSA)
+ * stores are never fresh: asking GL about a name that may not be a buffer object could raise
+ * an error the application would see. */
+#define GLC_FRESH_MIN_BYTES ((GLsizeiptr)1 << 20)
+#define GLC_FRESH_MAX 64 /* fresh stores remembered per share group (more: loaded as before) */
+int glc_storage_fresh_begin(glc_ctx *c, GLenum target, GLsizeiptr size, const void *data);
+void glc_storage_fresh(glc_ctx *c, GLuint name, GLenum target, int candidate);
+/* Buffer `name` (0: any buffer) may be written: it is no longer fresh. */
+void glc_fresh_forget(glc_ctx *c, GLuint name);
 void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
 /* A buffer was bound where shaders may write it (SSBO, atomic, xfb), at
  * [offset, offset + size) (size < 0: from offset to the end). Draws and dispatches of

@@ -24,6 +24,79 @@ static void atomic_max(_Atomic uint64_t *p, uint64_t v)
         ;
 }
 
+/* ---- fresh storage (gl/layer.h) ------------------------------------------------------ */
+
+/* Buffer `name` (0: any) may hold data from now on (group lock held). */
+static void fresh_forget_locked(glc_group *g, GLuint name)
+{
+    if (!name)
+        g->fresh.n = 0;
+    else
+        glc_set_remove(&g->fresh, name);
+    STORE(g->nfresh, g->fresh.n);
+}
+
+static void fresh_forget(glc_group *g, GLuint name)
+{
+    if (!LOAD(g->nfresh))
+        return;
+    pthread_mutex_lock(&g->lock);
+    fresh_forget_locked(g, name);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void glc_fresh_forget(glc_ctx *c, GLuint name)
+{
+    fresh_forget(c->group, name);
+}
+
+/* GL_BUFFER_IMMUTABLE_STORAGE of the buffer bound to target (a buffer is bound), or -1. */
+static int immutable_storage(glc_ctx *c, GLenum target)
+{
+    glc_dispatch *gl = &c->inst->gl;
+    GLint v = 0;
+    if (!target || !GLC_HAS(gl, glGetBufferParameteriv))
+        return -1;
+    GLC_FN(gl, glGetBufferParameteriv)(target, GL_BUFFER_IMMUTABLE_STORAGE, &v);
+    return v != 0;
+}
+
+int glc_storage_fresh_begin(glc_ctx *c, GLenum target, GLsizeiptr size, const void *data)
+{
+    /* (Nothing is asked of GL for the common small or initialised stores.) */
+    if (data || size < GLC_FRESH_MIN_BYTES || !target)
+        return 0;
+    return glc_bound_buffer(c, target) != 0 && immutable_storage(c, target) == 0;
+}
+
+void glc_storage_fresh(glc_ctx *c, GLuint name, GLenum target, int candidate)
+{
+    glc_group *g = c->group;
+    /* Immutable now and mutable before: this call made the store (a failed one changes
+     * nothing, and the buffer stays mutable). */
+    if (!candidate || immutable_storage(c, target) != 1)
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (g->fresh.n < GLC_FRESH_MAX && !glc_set_has(&g->fresh, name) &&
+        glc_set_add(&g->fresh, name, 0, INT64_MAX) == 0)
+        STORE(g->nfresh, g->fresh.n);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* 1 if the map of `name` about to be made is its store's first since a fresh storage call:
+ * (and it is no longer fresh after it). */
+static int fresh_take(glc_group *g, GLuint name)
+{
+    if (!LOAD(g->nfresh))
+        return 0;
+    pthread_mutex_lock(&g->lock);
+    int was = glc_set_has(&g->fresh, name);
+    if (was)
+        fresh_forget_locked(g, name);
+    pthread_mutex_unlock(&g->lock);
+    return was;
+}
+
 int glc_gl_version(glc_ctx *c)
 {
     if (!c->gl_version && GLC_HAS(&c->inst->gl, glGetString)) {
@@ -123,6 +196,8 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     if (!ptr || length <= 0)
         return ptr;
     int persistent = (access & GL_MAP_PERSISTENT_BIT) != 0;
+    /* Every map ends the store's freshness: the client may write through it. */
+    int fresh = fresh_take(c->group, name);
     ADD(inst->maps, 1);
     if (persistent)
         ADD(inst->persistent_maps, 1);
@@ -149,7 +224,10 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
         glc_push_error(c, GL_OUT_OF_MEMORY);
         return NULL;
     }
-    int unloaded = (access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)) != 0;
+    /* An invalidating map's bytes are undefined, and so are a fresh store's: the shadow's
+     * zeros stand for them. */
+    int unloaded = fresh ||
+                   (access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)) != 0;
     if (!unloaded && reused)
         glc_shadow_load(sh, 0, ptr, (size_t)length); /* (not zero: it held another map) */
     else if (!unloaded)
@@ -188,9 +266,9 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     ADD(inst->shadowed_maps, 1);
     atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)m->client + (uint64_t)length);
     glc_log(inst, GLC_LOG_DEBUG,
-            "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)", name,
+            "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)%s", name,
             persistent ? "persistent" : "plain", (long long)length, (long long)offset,
-            m->client, ptr);
+            m->client, ptr, fresh ? ", fresh store: not loaded" : "");
     return m->client;
 }
 
@@ -270,6 +348,8 @@ void *glc_client_pointer(glc_ctx *c, void *driver_ptr)
 void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target)
 {
     glc_group *g = c->group;
+    if (name)
+        fresh_forget(g, name); /* (glc_storage_fresh marks it again when it is) */
     if (!name || !LOAD(g->nmaps))
         return;
     pthread_mutex_lock(&g->lock);
@@ -303,6 +383,8 @@ void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
             glc_remove_map(c->inst, g, m);
         glc_set_remove(&g->writable, names[i]);
         glc_set_remove(&g->texbufs, names[i]);
+        if (names[i])
+            fresh_forget_locked(g, names[i]);
     }
     pthread_mutex_unlock(&g->lock);
 }
@@ -344,6 +426,7 @@ static void record_binding(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr 
     int64_t hi = size < 0 || offset < 0 ? INT64_MAX : lo + size;
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
+    fresh_forget_locked(g, name); /* shaders may write it from now on */
     if (!texture || glc_set_add(&g->texbufs, name, lo, hi) != 0 || g->images_writable)
         add_writable(c, g, name, lo, hi, call);
     pthread_mutex_unlock(&g->lock);

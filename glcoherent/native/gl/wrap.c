@@ -457,8 +457,11 @@ static void APIENTRY w_glBufferStorage(GLenum target, GLsizeiptr size, const voi
                                        GLbitfield flags)
 {
     ENTER_VOID(glBufferStorage, (target, size, data, flags));
+    int fresh = glc_storage_fresh_begin(c, target, size, data);
     GLC_FN(gl, glBufferStorage)(target, size, data, flags);
-    glc_storage_changed(c, glc_bound_buffer(c, target), target);
+    GLuint name = glc_bound_buffer(c, target);
+    glc_storage_changed(c, name, target);
+    glc_storage_fresh(c, name, target, fresh);
 }
 
 static void APIENTRY w_glNamedBufferStorage(GLuint buffer, GLsizeiptr size, const void *data,
@@ -466,7 +469,7 @@ static void APIENTRY w_glNamedBufferStorage(GLuint buffer, GLsizeiptr size, cons
 {
     ENTER_VOID(glNamedBufferStorage, (buffer, size, data, flags));
     GLC_FN(gl, glNamedBufferStorage)(buffer, size, data, flags);
-    glc_storage_changed(c, buffer, 0);
+    glc_storage_changed(c, buffer, 0); /* (named stores are never fresh: gl/layer.h) */
 }
 
 static void APIENTRY w_glNamedBufferStorageEXT(GLuint buffer, GLsizeiptr size, const void *data,
@@ -474,7 +477,7 @@ static void APIENTRY w_glNamedBufferStorageEXT(GLuint buffer, GLsizeiptr size, c
 {
     ENTER_VOID(glNamedBufferStorageEXT, (buffer, size, data, flags));
     GLC_FN(gl, glNamedBufferStorageEXT)(buffer, size, data, flags);
-    glc_storage_changed(c, buffer, 0);
+    glc_storage_changed(c, buffer, 0); /* (named stores are never fresh: gl/layer.h) */
 }
 
 /* EXT_memory_object: storage from imported memory; the same re-specification rules. */
