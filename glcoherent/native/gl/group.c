@@ -27,10 +27,23 @@ glc_group *glc_group_new(void)
     return g;
 }
 
+void glc_map_stats(const glc_map *m, glc_shadow_stats *out)
+{
+    glc_shadow_get_stats(m->shadow, out);
+    out->flushes -= m->base.flushes;
+    out->bytes_flushed -= m->base.bytes_flushed;
+    out->copy_backs -= m->base.copy_backs;
+    out->bytes_read_back -= m->base.bytes_read_back;
+    out->mode_switches -= m->base.mode_switches;
+    out->write_faults -= m->base.write_faults;
+    out->scans -= m->base.scans;
+    out->pages_dirty -= m->base.pages_dirty;
+}
+
 static void map_retire_stats(glcoherent_instance *inst, glc_map *m)
 {
     glc_shadow_stats st;
-    glc_shadow_get_stats(m->shadow, &st);
+    glc_map_stats(m, &st);
     ADD(inst->retired_flushed, st.bytes_flushed);
     ADD(inst->retired_read_back, st.bytes_read_back);
     ADD(inst->retired_flushes, st.flushes);
@@ -107,6 +120,7 @@ void glc_group_unref(glcoherent_instance *inst, glc_group *g)
     set_free(&g->writable);
     set_free(&g->texbufs);
     set_free(&g->fresh);
+    glc_kept_forget(g, 0);
     free(g->fences);
     free(g->polls); /* the fences themselves go with the share group's last context */
     glc_programs_free(g->progs);
@@ -210,7 +224,8 @@ static void set_pending(glc_group *g, glc_map *m, int on)
     STORE(g->npending, g->npending + (on ? 1 : (size_t)-1));
 }
 
-void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
+/* Take m out of the group's lists and counts. */
+static void unlist_map(glc_group *g, glc_map *m)
 {
     for (size_t i = 0; i < g->nmaps; i++)
         if (g->maps[i] == m) {
@@ -222,7 +237,66 @@ void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
     if (glc_map_candidate(m))
         STORE(g->ncand, g->ncand - 1);
     set_pending(g, m, 0);
+}
+
+void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
+{
+    unlist_map(g, m);
     map_free(inst, m);
+}
+
+static void kept_drop(glc_group *g, size_t i)
+{
+    glc_shadow_destroy(g->kept[i].shadow);
+    memmove(&g->kept[i], &g->kept[i + 1], (g->nkept - i - 1) * sizeof g->kept[0]);
+    STORE(g->nkept, g->nkept - 1);
+}
+
+int glc_keep_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
+{
+    if (!m->persistent || m->pending || m->flush_failed || m->length < GLC_KEPT_MIN_BYTES ||
+        glc_set_has(&g->writable, m->name) || glc_set_has(&g->texbufs, m->name))
+        return 1;
+    glc_kept_forget(g, m->name);
+    if (g->nkept == GLC_KEPT_MAX)
+        kept_drop(g, 0);
+    unlist_map(g, m);
+    map_retire_stats(inst, m);
+    glc_kept *k = &g->kept[g->nkept];
+    k->name = m->name;
+    k->offset = m->offset;
+    k->length = m->length;
+    k->shadow = m->shadow;
+    glc_shadow_get_stats(m->shadow, &k->base);
+    STORE(g->nkept, g->nkept + 1);
+    free(m);
+    return 0;
+}
+
+glc_shadow *glc_kept_take(glc_group *g, GLuint name, GLintptr offset, GLsizeiptr length,
+                          glc_shadow_stats *base)
+{
+    for (size_t i = 0; i < g->nkept; i++) {
+        if (g->kept[i].name != name)
+            continue;
+        if (g->kept[i].offset != offset || g->kept[i].length != length) {
+            kept_drop(g, i);
+            return NULL;
+        }
+        glc_shadow *sh = g->kept[i].shadow;
+        *base = g->kept[i].base;
+        memmove(&g->kept[i], &g->kept[i + 1], (g->nkept - i - 1) * sizeof g->kept[0]);
+        STORE(g->nkept, g->nkept - 1);
+        return sh;
+    }
+    return NULL;
+}
+
+void glc_kept_forget(glc_group *g, GLuint name)
+{
+    for (size_t i = g->nkept; i-- > 0;)
+        if (!name || g->kept[i].name == name)
+            kept_drop(g, i);
 }
 
 /* Bring back the bytes pending GPU writes may have touched (byte exact when merging). */

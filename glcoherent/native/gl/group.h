@@ -44,7 +44,23 @@ struct glc_map {
     int flush_failed;          /* a flush of this mapping failed (logged once) */
     glc_writer writers[GLC_MAP_WRITERS]; /* who issued them (uncovered writes only) */
     unsigned nwriters;
+    glc_shadow_stats base;     /* the shadow's counters when this map took it over (a kept
+                                * shadow, glc_keep_map): its stats count from there */
 };
+
+/* A persistent map's shadow kept after the unmap (glc_keep_map): it equals the buffer until
+ * something may write the buffer, so a map of the same range takes it back without a load,
+ * and without the shadow's destruction and creation (wined3d unmaps and maps its 64 MiB chunks
+ * again). */
+typedef struct glc_kept {
+    GLuint name;
+    GLintptr offset;
+    GLsizeiptr length;
+    glc_shadow *shadow;
+    glc_shadow_stats base;     /* its counters at the unmap (retired then) */
+} glc_kept;
+
+#define GLC_KEPT_MAX 4         /* per share group; the oldest goes first */
 
 /* Names, each with the union of the buffer ranges it was bound with ([lo, hi), buffer
  * offsets; hi INT64_MAX: to the end). */
@@ -73,6 +89,8 @@ struct glc_group {
     name_set fresh;            /* big immutable stores made without data and not written or
                                 * mapped since (glc_storage_fresh): a first map skips the load */
     atomic_size_t nfresh;      /* fresh.n, read without the lock */
+    glc_kept kept[GLC_KEPT_MAX]; /* oldest first */
+    atomic_size_t nkept;       /* read without the lock too */
     atomic_int images_writable; /* an image unit was bound for writing: buffer textures may be
                                 * written too (their buffers are in `writable` from then on) */
     fence_rec *fences;
@@ -110,6 +128,20 @@ size_t glc_spare_drop(glcoherent_instance *inst);
  * spares or away). */
 glc_map *glc_find_map(glc_group *g, GLuint name);
 void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m);
+/* The driver unmapped m's buffer: like glc_remove_map, but the shadow is kept (0) when it may
+ * be: a persistent map of GLC_KEPT_MIN_BYTES or more whose last flush worked, with no GPU
+ * write pending and never bound where shaders may write or behind a buffer texture; else 1
+ * and nothing was done (lock held for both). */
+#define GLC_KEPT_MIN_BYTES ((GLsizeiptr)1 << 20)
+int glc_keep_map(glcoherent_instance *inst, glc_group *g, glc_map *m);
+/* The kept shadow of [offset, offset + length) of buffer `name`, taken back (NULL: none; a kept
+ * shadow of another range of it is destroyed); *base receives its counters. Lock held. */
+glc_shadow *glc_kept_take(glc_group *g, GLuint name, GLintptr offset, GLsizeiptr length,
+                          glc_shadow_stats *base);
+/* Buffer `name` (0: every buffer) may change: destroy its kept shadow. Lock held. */
+void glc_kept_forget(glc_group *g, GLuint name);
+/* m's shadow counters since m took the shadow over. */
+void glc_map_stats(const glc_map *m, glc_shadow_stats *out);
 /* m's shadow is flushed (persistent, mapped for writing); m may receive GPU writes to bring
  * back (persistent, bound where shaders may write it). */
 int glc_map_flushes(const glc_map *m);

@@ -26,7 +26,8 @@ static void atomic_max(_Atomic uint64_t *p, uint64_t v)
 
 /* ---- fresh storage (gl/layer.h) ------------------------------------------------------ */
 
-/* Buffer `name` (0: any) may hold data from now on (group lock held). */
+/* Buffer `name` (0: any) may hold other data from now on: it is no longer fresh, and a
+ * shadow kept from its last map no longer equals it (group lock held). */
 static void fresh_forget_locked(glc_group *g, GLuint name)
 {
     if (!name)
@@ -34,11 +35,12 @@ static void fresh_forget_locked(glc_group *g, GLuint name)
     else
         glc_set_remove(&g->fresh, name);
     STORE(g->nfresh, g->fresh.n);
+    glc_kept_forget(g, name);
 }
 
 static void fresh_forget(glc_group *g, GLuint name)
 {
-    if (!LOAD(g->nfresh))
+    if (!LOAD(g->nfresh) && !LOAD(g->nkept))
         return;
     pthread_mutex_lock(&g->lock);
     fresh_forget_locked(g, name);
@@ -77,7 +79,10 @@ void glc_storage_fresh(glc_ctx *c, GLuint name, GLenum target, int candidate)
     if (!candidate || immutable_storage(c, target) != 1)
         return;
     pthread_mutex_lock(&g->lock);
+    /* (A buffer bound where shaders may write before it had storage can be written by the
+     * next draw: not fresh.) */
     if (g->fresh.n < GLC_FRESH_MAX && !glc_set_has(&g->fresh, name) &&
+        !glc_set_has(&g->writable, name) && !glc_set_has(&g->texbufs, name) &&
         glc_set_add(&g->fresh, name, 0, INT64_MAX) == 0)
         STORE(g->nfresh, g->fresh.n);
     pthread_mutex_unlock(&g->lock);
@@ -207,13 +212,29 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     }
     size_t page = glc_page_size();
     glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
-    glc_shadow *sh = persistent ? NULL : glc_spare_take(inst, (size_t)length, (size_t)offset % page);
-    int reused = sh != NULL;
-    int rc = reused ? 0 : glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
-                                            (size_t)offset % page, &sh);
-    if (rc == -ENOMEM && glc_spare_drop(inst)) /* low memory held by spares: give it back, retry */
+    glc_shadow_stats base = {0};
+    glc_shadow *sh = NULL;
+    int kept = 0;
+    if (persistent && LOAD(c->group->nkept)) {
+        /* The shadow kept from this range's last map equals the buffer: no load. */
+        pthread_mutex_lock(&c->group->lock);
+        sh = glc_kept_take(c->group, name, offset, length, &base);
+        pthread_mutex_unlock(&c->group->lock);
+        kept = sh != NULL;
+    }
+    if (!persistent)
+        sh = glc_spare_take(inst, (size_t)length, (size_t)offset % page);
+    int reused = sh != NULL && !kept;
+    int rc = sh ? 0 : glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
+                                        (size_t)offset % page, &sh);
+    if (rc == -ENOMEM && (glc_spare_drop(inst) || LOAD(c->group->nkept))) {
+        /* Low memory held by spares or kept shadows: give it back, retry. */
+        pthread_mutex_lock(&c->group->lock);
+        glc_kept_forget(c->group, 0);
+        pthread_mutex_unlock(&c->group->lock);
         rc = glc_shadow_create(inst->arena, inst->tracker, kind, (size_t)length,
                                (size_t)offset % page, &sh);
+    }
     if (rc) {
         unmap(c, name, target);
         ADD(inst->oom, 1);
@@ -228,7 +249,9 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
      * zeros stand for them. */
     int unloaded = fresh ||
                    (access & (GL_MAP_INVALIDATE_RANGE_BIT | GL_MAP_INVALIDATE_BUFFER_BIT)) != 0;
-    if (!unloaded && reused)
+    if (kept)
+        ; /* (it equals the buffer) */
+    else if (!unloaded && reused)
         glc_shadow_load(sh, 0, ptr, (size_t)length); /* (not zero: it held another map) */
     else if (!unloaded)
         glc_shadow_load_fresh(sh, ptr, (size_t)length);
@@ -241,6 +264,7 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     }
     m->name = name;
     m->shadow = sh;
+    m->base = base;
     m->driver = ptr;
     m->client = glc_shadow_client(sh);
     m->offset = offset;
@@ -268,7 +292,7 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     glc_log(inst, GLC_LOG_DEBUG,
             "buffer %u: %s map of %lld bytes at offset %lld -> %p (driver %p)%s", name,
             persistent ? "persistent" : "plain", (long long)length, (long long)offset,
-            m->client, ptr, fresh ? ", fresh store: not loaded" : "");
+            m->client, ptr, fresh ? ", fresh store: not loaded" : kept ? ", kept shadow" : "");
     return m->client;
 }
 
@@ -297,14 +321,20 @@ void glc_before_unmap(glc_ctx *c, GLuint name)
     pthread_mutex_unlock(&c->group->lock);
 }
 
-void glc_map_dropped(glc_ctx *c, GLuint name)
+/* The driver unmapped `name`: its record goes, its shadow is kept when `keep` and it may. */
+static void map_dropped(glc_ctx *c, GLuint name, int keep)
 {
     glc_map *m;
     if (!lock_map(c, name, &m))
         return;
-    if (m)
+    if (m && (!keep || glc_keep_map(c->inst, c->group, m) != 0))
         glc_remove_map(c->inst, c->group, m);
     pthread_mutex_unlock(&c->group->lock);
+}
+
+void glc_map_dropped(glc_ctx *c, GLuint name)
+{
+    map_dropped(c, name, 1);
 }
 
 void glc_before_flush_range(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr length)
@@ -368,7 +398,7 @@ void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target)
     else
         mapped = 1;
     if (!mapped)
-        glc_map_dropped(c, name);
+        map_dropped(c, name, 0); /* (new storage: nothing to keep) */
 }
 
 void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)

@@ -52,7 +52,7 @@ static int get_stats(glcoherent_instance *inst, glcoherent_stats *out, int patie
         for (size_t i = 0; i < g->nmaps; i++) {
             glc_map *m = g->maps[i];
             glc_shadow_stats st;
-            glc_shadow_get_stats(m->shadow, &st);
+            glc_map_stats(m, &st);
             out->live_shadows++;
             out->bytes_flushed += st.bytes_flushed;
             out->bytes_read_back += st.bytes_read_back;
