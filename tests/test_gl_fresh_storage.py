@@ -176,6 +176,18 @@ def test_writes_between_unmap_and_map_drop_the_kept_shadow(gl, glc, limit, how):
     _unmap_delete(buf)
 
 
+def test_an_ordinary_map_between_drops_the_kept_shadow(gl, glc, limit):
+    """A non-persistent map of the buffer after the unmap writes it through another shadow."""
+    buf = storage(T, BIG, SFLAGS)
+    arr(_map(BIG), BIG)[:] = 3
+    assert raw.glUnmapBuffer(T)
+    arr(raw.glMapBufferRange(T, 0, BIG, W), BIG)[4096:8192] = 9
+    assert raw.glUnmapBuffer(T)
+    view = arr(_map(BIG), BIG)
+    assert (view[4096:8192] == 9).all() and (view[:4096] == 3).all()
+    _unmap_delete(buf)
+
+
 def test_deleted_and_respecified_buffers_drop_the_kept_shadow(gl, glc, limit):
     buf = storage(T, BIG, SFLAGS)
     arr(_map(BIG), BIG)[:] = 3

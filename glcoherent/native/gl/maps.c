@@ -215,10 +215,14 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     glc_shadow_stats base = {0};
     glc_shadow *sh = NULL;
     int kept = 0;
-    if (persistent && LOAD(c->group->nkept)) {
-        /* The shadow kept from this range's last map equals the buffer: no load. */
+    if (LOAD(c->group->nkept)) {
+        /* The shadow kept from this range's last map equals the buffer: no load. Any other
+         * map of the buffer may change it: its kept shadow goes. */
         pthread_mutex_lock(&c->group->lock);
-        sh = glc_kept_take(c->group, name, offset, length, &base);
+        if (persistent)
+            sh = glc_kept_take(c->group, name, offset, length, &base);
+        else
+            glc_kept_forget(c->group, name);
         pthread_mutex_unlock(&c->group->lock);
         kept = sh != NULL;
     }
