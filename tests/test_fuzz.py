@@ -225,6 +225,10 @@ class Buf:
         self.gen = np.zeros(size, np.int64)
 
     def unmap(self):
+        if getattr(self, "mapped", False):
+            self.last_map = (self.moff, self.mlen, self.access)  # for the remap rule
+        elif not hasattr(self, "last_map"):
+            self.last_map = None
         self.mapped = False
         self.moff = self.mlen = self.access = 0
         self.ptrs = [0, 0]
@@ -509,10 +513,12 @@ class GLDifferential(RuleBasedStateMachine):
           amode=st.sampled_from(["valid"] * 5 + ["random"]), sub=st.integers(0, 1023),
           rand=st.lists(st.sampled_from(ACCESS_BITS + [0x100]), unique=True).map(sum),
           api=st.sampled_from(["named", "named", "target", "whole"]), t=st.integers(0, 3))
-    def map(self, i, a, c, kind, amode, sub, rand, api, t):
+    def map(self, i, a, c, kind, amode, sub, rand, api, t, explicit=None):
         b = self.bufs[i]
         off, length = pick_range(b.size, a, c, kind)
         access = rand if amode == "random" else valid_access(b.flags, sub)
+        if explicit is not None:  # (the remap rule)
+            off, length, access = explicit
         old_enum = None
         if api == "whole":
             # glMapNamedBuffer(READ_ONLY / WRITE_ONLY / READ_WRITE): the whole buffer
@@ -592,6 +598,16 @@ class GLDifferential(RuleBasedStateMachine):
             self.fail(f"unmap returned native {res[0]} emulated {res[1]}")
         if not errs:
             b.unmap()
+
+    @rule(i=st.integers(0, NBUF - 1), api=st.sampled_from(["named", "target"]),
+          t=st.integers(0, 3))
+    def remap(self, i, api, t):
+        """The range and access of the buffer's last map again: the layer may take back the
+        shadow it kept at that unmap (gl/group.h), which must still equal the buffer."""
+        b = self.bufs[i]
+        if b.mapped or b.last_map is None:
+            return
+        self.map(i, 0, 0, "whole", "valid", 0, 0, api, t, explicit=b.last_map)
 
     @rule(i=st.integers(0, NBUF - 1), a=an_int, c=an_int, kind=range_kind,
           api=st.sampled_from(["named", "target"]))
