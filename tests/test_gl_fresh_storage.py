@@ -145,33 +145,35 @@ def _texture_buffer(glc):
     return write
 
 
-@pytest.mark.parametrize("how", ["subdata", "copy", "clear", "ssbo", "xfb", "texbuffer"])
-def test_writes_before_the_first_map_end_freshness(gl, glc, limit, how):
+WRITERS = ["subdata", "copy", "clear", "ssbo", "xfb", "texbuffer"]
+
+
+def _write_then_map(glc, buf, how, seed):
+    """Write 8 KiB at 4096 of buf the way `how` says, then map it whole: (view, data)."""
     writers = {"subdata": _sub, "copy": _copy, "clear": _clear, "ssbo": _ssbo_binding(glc),
                "xfb": _xfb_binding(glc), "texbuffer": _texture_buffer(glc)}
-    buf = storage(T, BIG, SFLAGS)
-    data = pattern(8192, seed=5)
+    data = pattern(8192, seed=seed)
     writers[how](buf, data)
     GL.glBindBuffer(T, buf)
     assert errors() == []
     view = arr(_map(BIG), BIG)
     assert np.array_equal(view[4096:4096 + data.size], data), how
+    return view, data
+
+
+@pytest.mark.parametrize("how", WRITERS)
+def test_writes_before_the_first_map_end_freshness(gl, glc, limit, how):
+    buf = storage(T, BIG, SFLAGS)
+    _write_then_map(glc, buf, how, seed=5)
     _unmap_delete(buf)
 
 
-@pytest.mark.parametrize("how", ["subdata", "copy", "clear", "ssbo", "xfb", "texbuffer"])
+@pytest.mark.parametrize("how", WRITERS)
 def test_writes_between_unmap_and_map_drop_the_kept_shadow(gl, glc, limit, how):
-    writers = {"subdata": _sub, "copy": _copy, "clear": _clear, "ssbo": _ssbo_binding(glc),
-               "xfb": _xfb_binding(glc), "texbuffer": _texture_buffer(glc)}
     buf = storage(T, BIG, SFLAGS)
     arr(_map(BIG), BIG)[:] = 3
     assert raw.glUnmapBuffer(T)
-    data = pattern(8192, seed=10)
-    writers[how](buf, data)
-    GL.glBindBuffer(T, buf)
-    assert errors() == []
-    view = arr(_map(BIG), BIG)
-    assert np.array_equal(view[4096:4096 + data.size], data), how
+    view, data = _write_then_map(glc, buf, how, seed=10)
     assert (view[:4096] == 3).all() and (view[4096 + data.size:] == 3).all()
     _unmap_delete(buf)
 
