@@ -208,6 +208,11 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
         ADD(inst->persistent_maps, 1);
     if ((uint64_t)(uintptr_t)ptr + (uint64_t)length <= inst->limit) {
         atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)ptr + (uint64_t)length);
+        if (LOAD(c->group->nkept)) { /* the client writes the buffer without a shadow */
+            pthread_mutex_lock(&c->group->lock);
+            glc_kept_forget(c->group, name);
+            pthread_mutex_unlock(&c->group->lock);
+        }
         return ptr; /* already low enough */
     }
     size_t page = glc_page_size();
