@@ -245,11 +245,18 @@ void glc_remove_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
     map_free(inst, m);
 }
 
-static void kept_drop(glc_group *g, size_t i)
+/* Take kept entry i out of the list; returns its shadow. */
+static glc_shadow *kept_unlist(glc_group *g, size_t i)
 {
-    glc_shadow_destroy(g->kept[i].shadow);
+    glc_shadow *sh = g->kept[i].shadow;
     memmove(&g->kept[i], &g->kept[i + 1], (g->nkept - i - 1) * sizeof g->kept[0]);
     STORE(g->nkept, g->nkept - 1);
+    return sh;
+}
+
+static void kept_drop(glc_group *g, size_t i)
+{
+    glc_shadow_destroy(kept_unlist(g, i));
 }
 
 int glc_keep_map(glcoherent_instance *inst, glc_group *g, glc_map *m)
@@ -283,11 +290,8 @@ glc_shadow *glc_kept_take(glc_group *g, GLuint name, GLintptr offset, GLsizeiptr
             kept_drop(g, i);
             return NULL;
         }
-        glc_shadow *sh = g->kept[i].shadow;
         *base = g->kept[i].base;
-        memmove(&g->kept[i], &g->kept[i + 1], (g->nkept - i - 1) * sizeof g->kept[0]);
-        STORE(g->nkept, g->nkept - 1);
-        return sh;
+        return kept_unlist(g, i);
     }
     return NULL;
 }

@@ -94,7 +94,7 @@ void glc_flush_map_range(glcoherent_instance *inst, glc_map *m, int64_t lo, int6
 void glc_before_write(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
 {
     glc_group *g = c->group;
-    glc_fresh_forget(c, name);
+    glc_buffer_may_change(c, name);
     if (!LOAD(g->nflush) && !LOAD(g->nmaps))
         return;
     pthread_mutex_lock(&g->lock);

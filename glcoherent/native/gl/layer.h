@@ -197,8 +197,9 @@ void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target);
 #define GLC_FRESH_MAX 64 /* fresh stores remembered per share group (more: loaded as before) */
 int glc_storage_fresh_begin(glc_ctx *c, GLenum target, GLsizeiptr size, const void *data);
 void glc_storage_fresh(glc_ctx *c, GLuint name, GLenum target, int candidate);
-/* Buffer `name` (0: any buffer) may be written: it is no longer fresh. */
-void glc_fresh_forget(glc_ctx *c, GLuint name);
+/* Buffer `name` (0: any buffer) may be written: it is no longer fresh, and a shadow kept from
+ * its last map (gl/group.h) goes. */
+void glc_buffer_may_change(glc_ctx *c, GLuint name);
 void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names);
 /* A buffer was bound where shaders may write it (SSBO, atomic, xfb), at
  * [offset, offset + size) (size < 0: from offset to the end). Draws and dispatches of

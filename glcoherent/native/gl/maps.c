@@ -28,7 +28,7 @@ static void atomic_max(_Atomic uint64_t *p, uint64_t v)
 
 /* Buffer `name` (0: any) may hold other data from now on: it is no longer fresh, and a
  * shadow kept from its last map no longer equals it (group lock held). */
-static void fresh_forget_locked(glc_group *g, GLuint name)
+static void may_change_locked(glc_group *g, GLuint name)
 {
     if (!name)
         g->fresh.n = 0;
@@ -38,18 +38,18 @@ static void fresh_forget_locked(glc_group *g, GLuint name)
     glc_kept_forget(g, name);
 }
 
-static void fresh_forget(glc_group *g, GLuint name)
+static void may_change(glc_group *g, GLuint name)
 {
     if (!LOAD(g->nfresh) && !LOAD(g->nkept))
         return;
     pthread_mutex_lock(&g->lock);
-    fresh_forget_locked(g, name);
+    may_change_locked(g, name);
     pthread_mutex_unlock(&g->lock);
 }
 
-void glc_fresh_forget(glc_ctx *c, GLuint name)
+void glc_buffer_may_change(glc_ctx *c, GLuint name)
 {
-    fresh_forget(c->group, name);
+    may_change(c->group, name);
 }
 
 /* GL_BUFFER_IMMUTABLE_STORAGE of the buffer bound to target (a buffer is bound), or -1. */
@@ -97,7 +97,7 @@ static int fresh_take(glc_group *g, GLuint name)
     pthread_mutex_lock(&g->lock);
     int was = glc_set_has(&g->fresh, name);
     if (was)
-        fresh_forget_locked(g, name);
+        may_change_locked(g, name);
     pthread_mutex_unlock(&g->lock);
     return was;
 }
@@ -206,31 +206,26 @@ void *glc_map_created(glc_ctx *c, GLuint name, void *ptr, GLintptr offset, GLsiz
     ADD(inst->maps, 1);
     if (persistent)
         ADD(inst->persistent_maps, 1);
-    if ((uint64_t)(uintptr_t)ptr + (uint64_t)length <= inst->limit) {
-        atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)ptr + (uint64_t)length);
-        if (LOAD(c->group->nkept)) { /* the client writes the buffer without a shadow */
-            pthread_mutex_lock(&c->group->lock);
-            glc_kept_forget(c->group, name);
-            pthread_mutex_unlock(&c->group->lock);
-        }
-        return ptr; /* already low enough */
-    }
-    size_t page = glc_page_size();
-    glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
+    int low = (uint64_t)(uintptr_t)ptr + (uint64_t)length <= inst->limit;
     glc_shadow_stats base = {0};
     glc_shadow *sh = NULL;
-    int kept = 0;
     if (LOAD(c->group->nkept)) {
         /* The shadow kept from this range's last map equals the buffer: no load. Any other
-         * map of the buffer may change it: its kept shadow goes. */
+         * map of the buffer (ordinary, or placed low: no shadow) may change it: it goes. */
         pthread_mutex_lock(&c->group->lock);
-        if (persistent)
+        if (persistent && !low)
             sh = glc_kept_take(c->group, name, offset, length, &base);
         else
             glc_kept_forget(c->group, name);
         pthread_mutex_unlock(&c->group->lock);
-        kept = sh != NULL;
     }
+    int kept = sh != NULL;
+    if (low) {
+        atomic_max(&inst->max_mapped_end, (uint64_t)(uintptr_t)ptr + (uint64_t)length);
+        return ptr; /* already low enough */
+    }
+    size_t page = glc_page_size();
+    glc_tracker_kind kind = persistent ? inst->kind : GLC_TRACKER_COPY;
     if (!persistent)
         sh = glc_spare_take(inst, (size_t)length, (size_t)offset % page);
     int reused = sh != NULL && !kept;
@@ -388,7 +383,7 @@ void glc_storage_changed(glc_ctx *c, GLuint name, GLenum target)
 {
     glc_group *g = c->group;
     if (name)
-        fresh_forget(g, name); /* (glc_storage_fresh marks it again when it is) */
+        may_change(g, name); /* (glc_storage_fresh marks it again when it is) */
     if (!name || !LOAD(g->nmaps))
         return;
     pthread_mutex_lock(&g->lock);
@@ -423,7 +418,7 @@ void glc_buffers_deleted(glc_ctx *c, GLsizei n, const GLuint *names)
         glc_set_remove(&g->writable, names[i]);
         glc_set_remove(&g->texbufs, names[i]);
         if (names[i])
-            fresh_forget_locked(g, names[i]);
+            may_change_locked(g, names[i]);
     }
     pthread_mutex_unlock(&g->lock);
 }
@@ -465,7 +460,7 @@ static void record_binding(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr 
     int64_t hi = size < 0 || offset < 0 ? INT64_MAX : lo + size;
     glc_group *g = c->group;
     pthread_mutex_lock(&g->lock);
-    fresh_forget_locked(g, name); /* shaders may write it from now on */
+    may_change_locked(g, name); /* shaders may write it from now on */
     if (!texture || glc_set_add(&g->texbufs, name, lo, hi) != 0 || g->images_writable)
         add_writable(c, g, name, lo, hi, call);
     pthread_mutex_unlock(&g->lock);
