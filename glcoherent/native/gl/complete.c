@@ -55,7 +55,9 @@ static void *completion_main(void *arg)
             pthread_cond_wait(&cp->wake, &cp->lock);
             continue;
         }
+        cp->napping_ms = interval;
         wait_ms(cp, interval);
+        cp->napping_ms = 0;
         if (cp->stop)
             break;
         pthread_mutex_unlock(&cp->lock);
@@ -102,7 +104,10 @@ void glc_completion_kick(glcoherent_instance *inst)
             glc_log(inst, GLC_LOG_WARN, "cannot start the completion thread; GPU results arrive at GL "
                     "calls only");
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-    } else {
+    } else if (cp->napping_ms != 1) {
+        /* Asleep, or in a long wait: wake it. In a 1 ms wait it looks soon enough anyway,
+         * and a program writing query results every few microseconds would otherwise wake
+         * it (a context switch) for each. */
         pthread_cond_signal(&cp->wake);
     }
     pthread_mutex_unlock(&cp->lock);

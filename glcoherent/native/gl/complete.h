@@ -30,6 +30,7 @@ typedef struct glc_completion {
     int started;          /* under lock */
     int stop;             /* under lock */
     int kicked;           /* under lock: a new GPU write since the thread last looked */
+    unsigned napping_ms;  /* under lock: the timed wait the thread is in (0: none) */
     atomic_ulong passes;  /* background copy-back passes that found pending ranges */
 } glc_completion;
 
