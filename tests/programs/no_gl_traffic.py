@@ -6,7 +6,10 @@ storage-buffer range (glBindBufferRange) in the middle of a 16 MiB persistent co
 each followed only by glFlush and then a pure CPU spin on the mapping: no GL call, no fence.
 Prints one JSON line with the time each result took to appear in the mapping (null when it did
 not appear within SPIN seconds). The shader case checks that a write recorded for a bound range
-(not the whole buffer) still arrives, and leaves the bytes around it alone.
+(not the whole buffer) still arrives, and leaves the bytes around it alone. The copy is 4 KiB
+(above GLC_PEEK_MAX_BYTES, so only the completion thread brings it); a second, 64-byte copy
+("small_copy") is looked at once inside the call, which is enough where the driver completes it
+there (llvmpipe: "renderer" says which driver ran).
 
     python no_gl_traffic.py [SPIN_SECONDS]
 """
@@ -64,14 +67,20 @@ m = glcoherent.mapping_array(GL.glMapBufferRange(GL.GL_COPY_WRITE_BUFFER, 0, SIZ
 m[:] = 1
 src = GL.glGenBuffers(1)
 GL.glBindBuffer(GL.GL_COPY_READ_BUFFER, src)
-GL.glBufferData(GL.GL_COPY_READ_BUFFER, 256, np.full(256, 7, np.uint8), GL.GL_STATIC_DRAW)
+COPY, SMALL, SMALL_AT = 4096, 64, 3 * AT
+GL.glBufferData(GL.GL_COPY_READ_BUFFER, COPY, np.full(COPY, 7, np.uint8), GL.GL_STATIC_DRAW)
 finish()
 
-out = {}
-copy(GL.GL_COPY_READ_BUFFER, GL.GL_COPY_WRITE_BUFFER, 0, AT, 256)
+out = {"renderer": GL.glGetString(GL.GL_RENDERER).decode(errors="replace")}
+copy(GL.GL_COPY_READ_BUFFER, GL.GL_COPY_WRITE_BUFFER, 0, AT, COPY)
 flush()
-t = spin(lambda: m[AT] == 7 and m[AT + 255] == 7)
+t = spin(lambda: m[AT] == 7 and m[AT + COPY - 1] == 7)
 out["copy_ms"] = None if t is None else t * 1e3
+finish()
+copy(GL.GL_COPY_READ_BUFFER, GL.GL_COPY_WRITE_BUFFER, 0, SMALL_AT, SMALL)
+flush()
+t = spin(lambda: m[SMALL_AT] == 7 and m[SMALL_AT + SMALL - 1] == 7)
+out["small_copy_ms"] = None if t is None else t * 1e3
 
 qbuf = GL.glGenBuffers(1)
 GL.glBindBuffer(GL.GL_QUERY_BUFFER, qbuf)
@@ -108,6 +117,7 @@ t = spin(lambda: w[first] == 0xC0FFEE00 and w[last] == 0xC0FFEE00 + RANGE // 4 -
 out["shader_ms"] = None if t is None else t * 1e3
 
 finish()  # a sync point: now everything must be there in any case
-out["after_sync"] = bool(m[AT] == 7 and q[2] != 0 and w[last] == 0xC0FFEE00 + RANGE // 4 - 1
+out["after_sync"] = bool(m[AT] == 7 and m[SMALL_AT] == 7 and q[2] != 0
+                         and w[last] == 0xC0FFEE00 + RANGE // 4 - 1
                          and w[first - 1] == 0 and w[last + 1] == 0)
 print(json.dumps(out))

@@ -202,6 +202,21 @@ void glc_before_draw_bounded(glc_ctx *c, const glc_draw *draws, size_t ndraws)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Group lock held: a small GPU write into m that was just issued is looked at once right away
+ * (glc_buffer_written). A driver that completed it within the call (llvmpipe writes query
+ * results and copies on the CPU) has its result in the shadow before the application can look,
+ * without waiting for a fence of ours to be checked; on a driver that has not written yet,
+ * the bytes are still the ones the shadow holds (flushed before the command). Either way the
+ * write stays pending for the sync points and the completion thread. */
+static void peek_written(glc_map *m, GLintptr offset, GLsizeiptr size)
+{
+    GLintptr lo = offset - m->offset, hi = lo + size;
+    lo = lo > 0 ? lo : 0;
+    hi = hi < m->length ? hi : m->length;
+    if (hi > lo)
+        glc_shadow_copy_back(m->shadow, m->driver, (size_t)lo, (size_t)(hi - lo));
+}
+
 void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size)
 {
     glc_group *g = c->group;
@@ -210,6 +225,8 @@ void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr siz
     pthread_mutex_lock(&g->lock);
     glc_map *m = glc_find_map(g, name);
     int kick = m && glc_mark_written(g, m, c->id, offset, size);
+    if (m && m->pending && offset >= 0 && size > 0 && size <= GLC_PEEK_MAX_BYTES)
+        peek_written(m, offset, size);
     pthread_mutex_unlock(&g->lock);
     if (kick)
         glc_completion_kick(c->inst);
