@@ -96,7 +96,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, of the module subcommands just that one."""
     p = argparse.ArgumentParser(prog="glcoherent", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"glcoherent {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0,
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.set_defaults(func=cmd_config)
 
     for name, modname in _MODULES.items():
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(modname)
         except NativeExtensionMissing:
@@ -145,10 +148,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
 
+def _command_named(argv: Optional[List[str]]) -> Optional[str]:
+    """The module subcommand argv names (its first word that is not an option), or None. Only
+    that module is imported then: `glcoherent run` starts every wrapped program, and the demos'
+    modules load numpy (tens of milliseconds, and BLAS threads on a small machine)."""
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    return words[0] if words and words[0] in _MODULES else None
+
+
 def _main(argv: Optional[List[str]]) -> int:
     from . import _ext  # noqa: F401 - the C core, or NativeExtensionMissing saying what to do
 
-    parser = build_parser()
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     env_level = parse_log_level(os.environ.get("GLCOHERENT_LOG"))
