@@ -26,12 +26,16 @@
 #define KERNEL_WRITES_WRAPPED 0
 #endif
 
-static _Thread_local glc_ctx *tls_ctx;
+/* initial-exec: every wrapped GL call reads these; the default (dynamic) model for a shared
+ * library costs a __tls_get_addr call each time. The library already uses static TLS
+ * (track/sigsegv.c), which dlopen provides from glibc's reserve. */
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+static _Thread_local glc_ctx *tls_ctx TLS_IE;
 /* Bumped whenever a context record is freed: a thread whose tls_ctx was set before the bump
  * checks that its record still exists before using it (another thread may have destroyed the
  * context after this thread last made a call with it current). */
 static _Atomic uint64_t ctx_generation;
-static _Thread_local uint64_t tls_generation;
+static _Thread_local uint64_t tls_generation TLS_IE;
 static _Atomic uint64_t next_ctx_id = 1;
 static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
 static glcoherent_instance *instances;

@@ -17,7 +17,9 @@ typedef struct live_ctx {
 
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static live_ctx *live_list;
-static _Thread_local void *t_current;
+/* initial-exec: read by every wrapped GL call (no __tls_get_addr; the interposer is loaded at
+ * startup, where static TLS is the norm). */
+static _Thread_local void *t_current __attribute__((tls_model("initial-exec")));
 
 void *glc_preload_current(void)
 {
