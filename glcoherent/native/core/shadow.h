@@ -126,5 +126,8 @@ size_t glc_diff_apply(uint8_t *ref, const uint8_t *new_, size_t len, size_t base
  * per run (a readback whose pixels keep their alpha changes 3 bytes in 4). Returns the bytes
  * that differed. */
 size_t glc_diff_apply_to(uint8_t *ref, const uint8_t *new_, size_t len, uint8_t *dst);
+/* The same, one 8-byte word a step: what glc_diff_apply_to runs where the CPU has no AVX-512BW
+ * (whose byte-masked stores it uses otherwise: 64 bytes a step). Exposed for tests. */
+size_t glc_diff_apply_to_scalar(uint8_t *ref, const uint8_t *new_, size_t len, uint8_t *dst);
 
 #endif
