@@ -155,8 +155,8 @@ void glc_before_read(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
  * for name 0), and make the shadow exact (byte merge) from now on. */
 void glc_before_write(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* After a command that wrote [offset, offset+size) of buffer `name` (size < 0: all of it).
- * Writes of up to GLC_PEEK_MAX_BYTES (query results) are copied back once at once, in case the
- * driver completed them within the call; they stay pending all the same. */
+ * Writes of up to GLC_PEEK_MAX_BYTES (query results) are copied back once right away, in case
+ * the driver completed them within the call; they stay pending all the same. */
 #define GLC_PEEK_MAX_BYTES 256
 void glc_buffer_written(glc_ctx *c, GLuint name, GLintptr offset, GLsizeiptr size);
 /* Buffer currently bound to target in this context (0 when none or unknown target). */
